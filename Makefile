@@ -1,0 +1,40 @@
+# The README's two commands. Everything the project needs is installed from here.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo-workspace
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## make demo: build the demo workspace and print its KPI scorecard
+demo: $(VENV)/.installed
+	$(BIN)/northstar demo --workspace $(DEMO) --replace
+	$(BIN)/northstar scorecard --workspace $(DEMO)
+
+## make test: ruff, mypy and the whole test suite
+test: $(VENV)/.installed-test lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## make bench: import-speed benchmarks (see benchmarks/README.md)
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/import_speed.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

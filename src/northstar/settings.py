@@ -1,0 +1,185 @@
+"""Workspace settings: the one settings object, read from and written to ``northstar.yaml``.
+
+Every field carries its default and a description; ``docs/settings.md`` is checked against
+these descriptions by the tests so that no setting goes undocumented.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from northstar.errors import SettingsError
+
+SETTINGS_FILE = "northstar.yaml"
+
+
+class WeekStart(StrEnum):
+    monday = "monday"
+    sunday = "sunday"
+    saturday = "saturday"
+
+
+class ChurnRecognition(StrEnum):
+    period_end = "period_end"
+    cancellation = "cancellation"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class EventSettings(_Section):
+    """Which events make a user *active*."""
+
+    active_events: list[str] | None = Field(
+        default=None,
+        description="Events that count as activity. Empty or null: every event except the "
+        "passive ones.",
+    )
+    passive_events: list[str] = Field(
+        default_factory=lambda: [
+            "$pageleave",
+            "$identify",
+            "$create_alias",
+            "$set",
+            "$groupidentify",
+            "$feature_flag_called",
+        ],
+        description="Events that never make a user active (tracking bookkeeping, page leaves).",
+    )
+    signup_event: str | None = Field(
+        default=None,
+        description="Event that marks a sign-up when the users table has no created_at. "
+        "Null: sign-ups come from users.created_at.",
+    )
+    merge_identities: bool = Field(
+        default=True,
+        description="Count persons after merging anonymous and known ids (identify/alias). "
+        "False: count raw distinct ids.",
+    )
+
+
+class SessionSettings(_Section):
+    """How sessions are cut when events carry no ``session_id``."""
+
+    timeout_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="Inactivity gap that ends a session."
+    )
+    max_hours: int = Field(default=24, ge=1, le=72, description="A session is cut at this length.")
+
+
+class RevenueSettings(_Section):
+    """Revenue policies where SaaS billing tools disagree (ChartMogul semantics by default)."""
+
+    churn_recognition: ChurnRecognition = Field(
+        default=ChurnRecognition.period_end,
+        description="When a cancelled customer counts as churned: at the end of the paid "
+        "period (period_end) or when they cancel (cancellation).",
+    )
+    count_same_period_churn: bool = Field(
+        default=False,
+        description="Count customers who both start and churn within one period in the "
+        "customer churn rate.",
+    )
+    past_due_counts_as_mrr: bool = Field(
+        default=True,
+        description="Subscriptions in past_due status still contribute to MRR until they "
+        "are cancelled.",
+    )
+    cac_spend_lag_periods: int = Field(
+        default=0,
+        ge=0,
+        le=12,
+        description="CAC divides the spend of this many periods earlier by this period's "
+        "new customers (0: same period).",
+    )
+    ltv_churn_months: int = Field(
+        default=6, ge=1, le=36, description="Trailing complete months averaged for LTV's churn."
+    )
+    nrr_window_months: int = Field(
+        default=12, ge=1, le=36, description="Window over which NRR and GRR are measured."
+    )
+    addressable_market: int | None = Field(
+        default=None,
+        ge=1,
+        description="Number of potential customers, for market penetration. Null: not set.",
+    )
+
+
+class Settings(_Section):
+    """Everything in ``northstar.yaml``."""
+
+    name: str = Field(default="My product", min_length=1, description="Product name.")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone in which days, weeks and months are cut "
+        "(timestamps are stored in UTC).",
+    )
+    week_start: WeekStart = Field(default=WeekStart.monday, description="First day of a week.")
+    currency: str = Field(
+        default="USD",
+        description="Workspace currency (ISO 4217); money is converted to it with fx_rates.",
+    )
+    events: EventSettings = Field(default_factory=EventSettings, description="Activity.")
+    sessions: SessionSettings = Field(default_factory=SessionSettings, description="Sessions.")
+    revenue: RevenueSettings = Field(default_factory=RevenueSettings, description="Revenue.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris'"
+            ) from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"currency {value!r} is not a 3-letter ISO 4217 code such as 'EUR'")
+        return value
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "not a known setting (see docs/settings.md for the list)"
+    return f"{path}: setting '{where}': {msg}"
+
+
+def load_settings(path: Path) -> Settings:
+    """Read ``northstar.yaml``; any mistake is a :class:`SettingsError` naming the setting."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SettingsError(f"{path} is not valid YAML{where}; fix the file and retry") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path} must hold a mapping of settings, not {type(raw).__name__}")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from None
+
+
+def dump_settings(settings: Settings) -> str:
+    """The YAML text of ``settings``, with a header pointing at the documentation."""
+    body = yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return "# Northstar workspace settings; every setting is described in docs/settings.md\n" + body

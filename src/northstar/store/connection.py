@@ -1,0 +1,130 @@
+"""The one place that opens the workspace's DuckDB database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+from ibis.backends.duckdb import Backend as IbisDuckDB
+
+from northstar.errors import StoreBusyError, WorkspaceError
+from northstar.store.migrations import LATEST_VERSION, MIGRATIONS
+
+DB_FILE = "northstar.duckdb"
+
+
+class Store:
+    """An open workspace database: a DuckDB connection plus an Ibis backend over it.
+
+    Times are handled in UTC inside the database; callers cut periods in the workspace
+    time zone explicitly.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False, create: bool = False) -> None:
+        self.path = path
+        if not create and not path.exists():
+            raise WorkspaceError(f"no store at {path}; run 'northstar init' first")
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"the workspace store {path} is in use by another process; "
+                    "wait for it to finish or stop it"
+                ) from None
+            raise WorkspaceError(f"cannot open {path}: {exc}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.read_only = read_only
+        if not read_only:
+            self._migrate()
+        else:
+            self._check_version()
+        self._ibis: IbisDuckDB | None = None
+
+    # -- schema -----------------------------------------------------------------
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = '_schema_migrations'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return 0
+        row = self.con.execute("SELECT max(version) FROM _schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _check_version(self) -> None:
+        current = self.schema_version()
+        if current > LATEST_VERSION:
+            raise WorkspaceError(
+                f"{self.path} was written by a newer Northstar (schema {current}, this "
+                f"version knows up to {LATEST_VERSION}); upgrade Northstar"
+            )
+        if current < LATEST_VERSION and self.read_only:
+            raise WorkspaceError(
+                f"{self.path} needs a schema upgrade; run any writing command "
+                "(e.g. 'northstar tables') once without --read-only"
+            )
+
+    def _migrate(self) -> None:
+        self._check_version()
+        current = self.schema_version()
+        pending = [m for m in MIGRATIONS if m.version > current]
+        if not pending:
+            return
+        with self.transaction():
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS _schema_migrations "
+                "(version INTEGER NOT NULL, description VARCHAR, applied_at TIMESTAMPTZ)"
+            )
+            for migration in pending:
+                migration.apply(self.con)
+                self.con.execute(
+                    "INSERT INTO _schema_migrations VALUES (?, ?, now())",
+                    [migration.version, migration.description],
+                )
+
+    # -- access -----------------------------------------------------------------
+    @property
+    def ibis(self) -> IbisDuckDB:
+        """An Ibis backend on this same connection (shares its transaction)."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block atomically: everything it wrote is kept, or nothing is."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params or [])
+
+    def data_version(self) -> int:
+        row = self.con.execute("SELECT value FROM _meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_data_version(self) -> None:
+        """Mark the data as changed (caches keyed on the version become stale)."""
+        self.con.execute(
+            "UPDATE _meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+            "WHERE key = 'data_version'"
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
