@@ -54,7 +54,9 @@ class TableSpec:
         raise KeyError(name)
 
 
-def _c(name: str, kind: Kind, required: bool = False, description: str = "", **kw: object) -> Column:
+def _c(
+    name: str, kind: Kind, required: bool = False, description: str = "", **kw: object
+) -> Column:
     return Column(name, kind, required, description, **kw)  # type: ignore[arg-type]
 
 
@@ -72,7 +74,11 @@ TABLES: dict[str, TableSpec] = {
             "events",
             "Product usage events, as analytics SDKs send them.",
             (
-                _c("uuid", Kind.text, description="Unique event id; generated from the row when absent"),
+                _c(
+                    "uuid",
+                    Kind.text,
+                    description="Unique event id; generated from the row when absent",
+                ),
                 _c("event", Kind.text, True, "Event name, e.g. $pageview, signed_up"),
                 _c("distinct_id", Kind.text, True, "Who did it: an anonymous or known id"),
                 _c("timestamp", Kind.timestamp, True, "When it happened"),

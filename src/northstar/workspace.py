@@ -1,0 +1,169 @@
+"""The workspace: a folder with ``northstar.yaml`` and the store. The Python API's front door.
+
+The CLI (and later the web app) are thin adapters over these methods.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from northstar.errors import QueryError, WorkspaceError
+from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
+from northstar.ingest.importer import Progress
+from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
+from northstar.store import DB_FILE, TABLES, Store
+
+ENV_VAR = "NORTHSTAR_WORKSPACE"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    first: datetime | None
+    last: datetime | None
+    rejected: int
+
+
+def resolve_path(path: str | Path | None) -> Path:
+    """The workspace folder: the argument, else ``$NORTHSTAR_WORKSPACE``, else the cwd."""
+    if path is not None and str(path) != "":
+        return Path(path).expanduser()
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else Path.cwd()
+
+
+class Workspace:
+    """An existing workspace folder."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = resolve_path(path).resolve()
+        settings_file = self.path / SETTINGS_FILE
+        if not settings_file.exists():
+            raise WorkspaceError(
+                f"{self.path} is not a Northstar workspace (no {SETTINGS_FILE}); "
+                f"run 'northstar init {self.path}' or pass -w/--workspace"
+            )
+        self.settings: Settings = load_settings(settings_file)
+        self.db_path = self.path / DB_FILE
+
+    # -- creation ---------------------------------------------------------------
+    @classmethod
+    def init(
+        cls, path: str | Path | None = None, *, name: str | None = None, **settings: Any
+    ) -> Workspace:
+        """Create a workspace folder with default settings and an empty store."""
+        folder = resolve_path(path).resolve()
+        if (folder / SETTINGS_FILE).exists():
+            raise WorkspaceError(f"{folder} is already a workspace ({SETTINGS_FILE} exists)")
+        if folder.exists() and not folder.is_dir():
+            raise WorkspaceError(f"{folder} exists and is not a folder")
+        values = dict(settings)
+        values["name"] = name or values.get("name") or folder.name or "My product"
+        model = Settings.model_validate(values)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "metrics").mkdir(exist_ok=True)
+        Store(folder / DB_FILE, create=True).close()
+        (folder / SETTINGS_FILE).write_text(dump_settings(model), encoding="utf-8")
+        return cls(folder)
+
+    # -- store access -----------------------------------------------------------
+    @contextmanager
+    def store(self, *, read_only: bool = False) -> Iterator[Store]:
+        """Open the store for the duration of a block."""
+        store = Store(self.db_path, read_only=read_only)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    # -- data in ----------------------------------------------------------------
+    def import_files(
+        self,
+        table: str,
+        paths: Sequence[str | Path],
+        *,
+        mapping: dict[str, str] | None = None,
+        fmt: str | None = None,
+        timezone: str | None = None,
+        replace: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import files into a table (see ``docs/importing.md``)."""
+        with self.store() as store:
+            return import_files(
+                store,
+                table,
+                [Path(p) for p in paths],
+                timezone=timezone or self.settings.timezone,
+                mapping=mapping,
+                fmt=fmt,
+                replace=replace,
+                progress=progress,
+            )
+
+    def import_arrow(self, table: str, data: pa.Table, *, source: str = "python") -> ImportSummary:
+        """Import an Arrow table whose columns carry the data model's names."""
+        with self.store() as store:
+            return import_table(store, table, data, source=source, timezone=self.settings.timezone)
+
+    def rejected(self, *, limit: int = 50, table: str | None = None) -> list[dict[str, Any]]:
+        """Quarantined rows with file, line, raw row and reason, newest first."""
+        with self.store(read_only=True) as store:
+            return rejected_rows(store, limit=limit, table=table)
+
+    # -- inspection -------------------------------------------------------------
+    def tables(self) -> list[TableInfo]:
+        """Row count, time range and rejected rows of every data-model table."""
+        infos = []
+        with self.store(read_only=True) as store:
+            rejected = dict(
+                store.execute(
+                    "SELECT table_name, count(*) FROM _rejected_rows GROUP BY 1"
+                ).fetchall()
+            )
+            for spec in TABLES.values():
+                tcol = spec.time_column
+                row = store.execute(
+                    f'SELECT count(*), min("{tcol}"), max("{tcol}") FROM "{spec.name}"'
+                ).fetchone()
+                assert row is not None
+                infos.append(
+                    TableInfo(
+                        spec.name, int(row[0]), row[1], row[2], int(rejected.get(spec.name, 0))
+                    )
+                )
+        return infos
+
+    def sql(self, query: str) -> pa.Table:
+        """Run a read-only SQL statement for power users; writes are refused."""
+        try:
+            con = duckdb.connect(
+                str(self.db_path),
+                read_only=True,
+                config={"enable_external_access": False},
+            )
+        except duckdb.Error as exc:
+            raise QueryError(f"cannot open the store read-only: {_first_line(exc)}") from None
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            result = con.execute(query)
+            return result.fetch_arrow_table() if result.description else pa.table({})
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed: {_first_line(exc)}") from None
+        finally:
+            con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
