@@ -144,6 +144,16 @@ class Workspace:
                 )
         return infos
 
+    def incidents(self) -> list[dict[str, Any]]:
+        """Incidents recorded in the workspace (the demo plants some), oldest first."""
+        with self.store(read_only=True) as store:
+            cur = store.execute(
+                "SELECT incident_id, kind, metric, CAST(segment AS VARCHAR) AS segment, "
+                "started_at, ended_at, description FROM incidents ORDER BY started_at"
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""
         try:

@@ -1,0 +1,146 @@
+"""The ``northstar`` command: a thin Typer adapter over :class:`northstar.Workspace`."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from northstar.cli import render
+from northstar.errors import NorthstarError, WorkspaceError
+from northstar.ingest import parse_mapping
+from northstar.settings import SETTINGS_FILE
+from northstar.workspace import ENV_VAR, Workspace
+
+app = typer.Typer(
+    help="Northstar: KPIs for product managers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", "-w", envvar=ENV_VAR, help="Workspace folder (default: current folder)."
+    ),
+]
+_PROGRESS_BYTES = 20 * 1024 * 1024  # show a bar when the files are at least this big
+
+
+@app.command()
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+    workspace: WorkspaceOpt = None,
+    name: Annotated[str | None, typer.Option(help="Product name.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone for periods.")] = "UTC",
+    currency: Annotated[str, typer.Option(help="Workspace currency.")] = "USD",
+) -> None:
+    """Create a workspace: northstar.yaml and the embedded store."""
+    ws = Workspace.init(directory or workspace, name=name, timezone=timezone, currency=currency)
+    render.console.print(f"Created workspace [bold]{ws.settings.name}[/] in {ws.path}")
+    render.console.print(f"Settings: {ws.path / SETTINGS_FILE} (documented in docs/settings.md)")
+
+
+@app.command("import")
+def import_(
+    table: Annotated[str, typer.Argument(help="Table to import into, or 'rejected'.")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="CSV/NDJSON/JSON/Parquet files.")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Column mapping source=target (repeatable).")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv|ndjson|json|parquet")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone of timestamps without an offset (default: workspace).")
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Update stored rows whose key matches.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows shown by 'import rejected'.")] = 50,
+) -> None:
+    """Import files into a table; 'northstar import rejected' lists quarantined rows."""
+    ws = Workspace(workspace)
+    if table == "rejected":
+        render.rejected(ws.rejected(limit=limit))
+        return
+    if not files:
+        raise NorthstarError(f"give the file(s) to import: northstar import {table} FILE...")
+    mapping = parse_mapping(map_ or [])
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    if total < _PROGRESS_BYTES:
+        summary = ws.import_files(table, files, mapping=mapping, fmt=fmt, timezone=timezone,
+                                  replace=replace)  # fmt: skip
+    else:
+        columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=render.err_console, transient=True) as bar:
+            task = bar.add_task(f"reading {len(files)} file(s)", total=total)
+            summary = ws.import_files(
+                table, files, mapping=mapping, fmt=fmt, timezone=timezone, replace=replace,
+                progress=lambda n: bar.advance(task, n),
+            )  # fmt: skip
+    render.import_summary(summary)
+
+
+@app.command()
+def tables(workspace: WorkspaceOpt = None) -> None:
+    """Row counts, time ranges and rejected rows per table."""
+    render.tables(Workspace(workspace).tables())
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
+    workspace: WorkspaceOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json|csv")] = "table",
+) -> None:
+    """Run read-only SQL on the workspace (for power users)."""
+    render.arrow_table(Workspace(workspace).sql(query), fmt)
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOpt = None,
+    users: Annotated[int, typer.Option(min=10, help="Simulated sign-ups.")] = 5000,
+    days: Annotated[int, typer.Option(min=30, help="Days of history.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    replace: Annotated[bool, typer.Option(help="Delete the workspace first if it exists.")] = False,
+) -> None:
+    """Fill a new workspace with a simulated SaaS product."""
+    from northstar.demo.load import load_demo
+
+    path = workspace or Path("demo-workspace")
+    if replace and (path / SETTINGS_FILE).exists():
+        shutil.rmtree(path)
+    elif path.exists() and any(path.iterdir()):
+        raise WorkspaceError(f"{path} is not empty; use --replace or another -w folder")
+    ws = Workspace.init(path, name="Acme Analytics (demo)")
+    with render.console.status("simulating a year of product data…"):
+        summaries = load_demo(ws, users=users, days=days, seed=seed)
+    for summary in summaries:
+        render.import_summary(summary)
+    render.console.print(f"Demo workspace ready in {ws.path}")
+
+
+@app.command()
+def scorecard(workspace: WorkspaceOpt = None) -> None:
+    """The product's scorecard (so far: the data behind it and the recorded incidents)."""
+    ws = Workspace(workspace)
+    render.tables(ws.tables())
+    render.incidents(ws.incidents())
+
+
+def main() -> None:
+    """Entry point: user mistakes are one line on stderr and a non-zero exit."""
+    try:
+        app()  # Typer reports its own usage errors (exit 2)
+    except NorthstarError as exc:
+        render.err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        render.err_console.print("interrupted")
+        sys.exit(130)
