@@ -167,7 +167,7 @@ class Workspace:
         try:
             con.execute("SET TimeZone = 'UTC'")
             result = con.execute(query)
-            return result.fetch_arrow_table() if result.description else pa.table({})
+            return result.to_arrow_table() if result.description else pa.table({})
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {_first_line(exc)}") from None
         finally:

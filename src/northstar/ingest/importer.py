@@ -173,7 +173,8 @@ def _load(
             con.register(_STAGE, source.staged)
             try:
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS {sql}", {**params, "tz": timezone}
+                    f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS {sql}",
+                    {**params, "tz": timezone} if "$tz" in sql else params,
                 )
             finally:
                 con.unregister(_STAGE)

@@ -146,7 +146,8 @@ def _read_csv(path: Path, data: bytes) -> RawFile:
         )
     except pa.ArrowInvalid:
         invalid.append(None)  # e.g. a quoted value spanning lines: take the careful path
-    if invalid or b"\n\n" in data or b"\r\n\r\n" in data:
+    physical_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if invalid or physical_lines != table.num_rows + 1:
         # Rows of the wrong width, quoted newlines or blank lines shift pyarrow's row
         # numbering; Python's csv module reports the exact line of every record.
         return _read_csv_exact(path, data, header, delimiter)
