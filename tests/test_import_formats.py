@@ -79,7 +79,7 @@ def test_parquet_typed_columns(ws: Workspace, tmp_path: Path) -> None:
                     dt.datetime(2024, 1, 1, 10, tzinfo=utc),
                 ],
                 pa.timestamp("us", tz="UTC"),
-            ),  # fmt: skip
+            ),
             "properties": ['{"$os":"Android"}', "{}", None],
             "plan": ["free", "pro", None],
         }
