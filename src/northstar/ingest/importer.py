@@ -246,57 +246,62 @@ def _quarantine(store: Store, import_id: str, table: str, file: str, rows: list[
 
 
 def _event_ids_sql() -> str:
-    """Good event rows with a uuid: missing ones derived from the row's content.
+    """Good event rows with a uuid, at most one row per uuid.
 
-    The same row in the same file position always gets the same id, so re-importing a
-    file adds nothing; identical rows on different lines differ by their occurrence count.
+    A missing uuid is derived from the row's content and its occurrence among identical
+    rows of the file, so re-importing a file adds nothing while two identical rows on
+    different lines stay two events. Derived ids are unique by construction, so only
+    rows that brought their own uuid need deduplicating within the batch.
     """
     content = (
         "md5(concat_ws(chr(31), event, distinct_id, CAST(epoch_us(timestamp) AS VARCHAR), "
         "coalesce(session_id, ''), CAST(properties AS VARCHAR)))"
     )
-    digest = (
-        f"md5({content} || ':' || CAST(row_number() OVER "
-        f"(PARTITION BY {content} ORDER BY {q(LINE)}) AS VARCHAR))"
-    )
+    occurrence = f"row_number() OVER (PARTITION BY d ORDER BY {q(LINE)})"
+    digest = f"CASE WHEN {occurrence} = 1 THEN d ELSE md5(d || ':' || {occurrence}) END"
     as_uuid = (
-        "substr(d, 1, 8) || '-' || substr(d, 9, 4) || '-' || substr(d, 13, 4) || '-' || "
-        "substr(d, 17, 4) || '-' || substr(d, 21, 12)"
+        "substr(x, 1, 8) || '-' || substr(x, 9, 4) || '-' || substr(x, 13, 4) || '-' || "
+        "substr(x, 17, 4) || '-' || substr(x, 21, 12)"
     )
     good = f"{q(REASON)} IS NULL"
     return (
-        f"SELECT * EXCLUDE (d) REPLACE ({as_uuid} AS uuid) FROM "
-        f"(SELECT *, {digest} AS d FROM {_TYPED} WHERE {good} AND uuid IS NULL) "
-        f"UNION ALL BY NAME SELECT * FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL"
+        f"SELECT * EXCLUDE (d, x) REPLACE ({as_uuid} AS uuid) FROM (SELECT *, {digest} AS x FROM "
+        f"(SELECT *, {content} AS d FROM {_TYPED} WHERE {good} AND uuid IS NULL)) "
+        f"UNION ALL BY NAME SELECT * FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {q(LINE)}) = 1"
     )
 
 
 def _append(store: Store, spec: TableSpec, replace: bool) -> tuple[int, int]:
     """Append the good rows not yet stored; returns (inserted, updated)."""
     cols = ", ".join(q(c) for c in spec.column_names)
-    keys = spec.key
-    rows = (
-        _event_ids_sql()
-        if spec.name == "events"
-        else (f"SELECT * FROM {_TYPED} WHERE {q(REASON)} IS NULL")
-    )
-    same_key = " AND ".join(f"e.{q(k)} = n.{q(k)}" for k in keys)
-    partition = ", ".join(q(k) for k in keys)
-    first = f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {q(LINE)}) = 1"
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _ns_new AS SELECT * FROM ({rows}) AS n {first}")
-    updated = 0
-    if replace:
-        found = store.execute(
-            f"SELECT count(*) FROM _ns_new n WHERE EXISTS "
-            f"(SELECT 1 FROM {q(spec.name)} e WHERE {same_key})"
-        ).fetchone()
-        updated = int(found[0]) if found else 0
-        store.execute(
-            f"DELETE FROM {q(spec.name)} e WHERE EXISTS (SELECT 1 FROM _ns_new n WHERE {same_key})"
+    same_key = " AND ".join(f"e.{q(k)} = n.{q(k)}" for k in spec.key)
+    if spec.name == "events":
+        rows = _event_ids_sql()
+    else:
+        partition = ", ".join(q(k) for k in spec.key)
+        rows = (
+            f"SELECT * FROM {_TYPED} WHERE {q(REASON)} IS NULL "
+            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {q(LINE)}) = 1"
         )
+    if not replace:
+        # The common path: one pass, nothing materialised twice.
+        result = store.execute(
+            f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM ({rows}) AS n "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {q(spec.name)} e WHERE {same_key})"
+        ).fetchone()
+        return (int(result[0]) if result else 0), 0
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ns_new AS {rows}")
+    found = store.execute(
+        f"SELECT count(*) FROM _ns_new n WHERE EXISTS "
+        f"(SELECT 1 FROM {q(spec.name)} e WHERE {same_key})"
+    ).fetchone()
+    updated = int(found[0]) if found else 0
+    store.execute(
+        f"DELETE FROM {q(spec.name)} e WHERE EXISTS (SELECT 1 FROM _ns_new n WHERE {same_key})"
+    )
     result = store.execute(
-        f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM _ns_new n "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {q(spec.name)} e WHERE {same_key})"
+        f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM _ns_new"
     ).fetchone()
     store.execute("DROP TABLE _ns_new")
     inserted = int(result[0]) if result else 0

@@ -79,6 +79,11 @@ def read_file(path: Path, fmt: str | None = None) -> RawFile:
     if detected not in FORMATS:
         raise ImportFileError(f"unknown format {detected!r}; use one of {', '.join(FORMATS)}")
     try:
+        if detected == "parquet" and not gzipped:
+            # Parquet is compressed inside; reading it in place avoids a copy.
+            table = pq.read_table(path)
+            lines = pa.array(range(1, table.num_rows + 1))
+            return RawFile(path, "parquet", _with_lines(table, lines))
         data = _read_bytes(path, gzipped)
         if detected == "csv":
             return _read_csv(path, data)
