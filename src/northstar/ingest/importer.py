@@ -257,19 +257,30 @@ def _event_ids_sql() -> str:
         "md5(concat_ws(chr(31), event, distinct_id, CAST(epoch_us(timestamp) AS VARCHAR), "
         "coalesce(session_id, ''), CAST(properties AS VARCHAR)))"
     )
-    occurrence = f"row_number() OVER (PARTITION BY d ORDER BY {q(LINE)})"
-    digest = f"CASE WHEN {occurrence} = 1 THEN d ELSE md5(d || ':' || {occurrence}) END"
     as_uuid = (
         "substr(x, 1, 8) || '-' || substr(x, 9, 4) || '-' || substr(x, 13, 4) || '-' || "
         "substr(x, 17, 4) || '-' || substr(x, 21, 12)"
     )
     good = f"{q(REASON)} IS NULL"
-    return (
-        f"SELECT * EXCLUDE (d, x) REPLACE ({as_uuid} AS uuid) FROM (SELECT *, {digest} AS x FROM "
-        f"(SELECT *, {content} AS d FROM {_TYPED} WHERE {good} AND uuid IS NULL)) "
-        f"UNION ALL BY NAME SELECT * FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL "
-        f"QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {q(LINE)}) = 1"
-    )
+    # Occurrence numbers are needed only where the content repeats, which is rare:
+    # numbering just those rows avoids a window over the whole batch.
+    occurrence = f"row_number() OVER (PARTITION BY d ORDER BY {q(LINE)})"
+    return f"""
+        WITH hashed AS (
+            SELECT *, {content} AS d FROM {_TYPED} WHERE {good} AND uuid IS NULL
+        ), repeated AS (
+            SELECT d FROM hashed GROUP BY d HAVING count(*) > 1
+        ), derived AS (
+            SELECT *, d AS x FROM hashed WHERE d NOT IN (SELECT d FROM repeated)
+            UNION ALL
+            SELECT *, CASE WHEN {occurrence} = 1 THEN d ELSE md5(d || ':' || {occurrence}) END
+            FROM hashed WHERE d IN (SELECT d FROM repeated)
+        )
+        SELECT * EXCLUDE (d, x) REPLACE ({as_uuid} AS uuid) FROM derived
+        UNION ALL BY NAME
+        SELECT * FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {q(LINE)}) = 1
+    """
 
 
 def _append(store: Store, spec: TableSpec, replace: bool) -> tuple[int, int]:
