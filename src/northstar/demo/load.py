@@ -1,0 +1,34 @@
+"""Load the simulated demo product into a workspace, through the normal import path."""
+
+from __future__ import annotations
+
+import json
+
+from northstar.demo import DemoProduct, generate
+from northstar.ingest import ImportSummary, import_table
+from northstar.store import Store
+from northstar.workspace import Workspace
+
+
+def record_incidents(store: Store, product: DemoProduct) -> None:
+    """Write the planted incidents to the workspace's ``incidents`` table."""
+    with store.transaction():
+        for inc in product.incidents:
+            store.execute(
+                "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [inc.incident_id, inc.kind, inc.metric, json.dumps(inc.segment),
+                 inc.started_at, inc.ended_at, inc.description],
+            )  # fmt: skip
+
+
+def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
+    """Generate the demo product and import every table; returns one summary per table."""
+    product = generate(users=users, days=days, seed=seed)
+    summaries = []
+    with ws.store() as store:
+        for name, table in product.tables.items():
+            summaries.append(
+                import_table(store, name, table, source=f"demo(seed={seed})", timezone="UTC")
+            )
+        record_incidents(store, product)
+    return summaries
