@@ -106,7 +106,7 @@ def sql(
 def demo(
     workspace: WorkspaceOpt = None,
     users: Annotated[int, typer.Option(min=10, help="Simulated sign-ups.")] = 5000,
-    days: Annotated[int, typer.Option(min=30, help="Days of history.")] = 365,
+    days: Annotated[int, typer.Option(min=180, help="Days of history (at least 180).")] = 365,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     replace: Annotated[bool, typer.Option(help="Delete the workspace first if it exists.")] = False,
 ) -> None:

@@ -1,0 +1,32 @@
+"""The demo lands in a workspace through the normal import path, incidents included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from northstar.demo import generate
+from northstar.demo.load import load_demo
+from northstar.workspace import Workspace
+from tests.conftest import rows
+
+
+def test_demo_loads_every_row_and_records_incidents(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "demo")
+    summaries = load_demo(ws, users=300, days=180, seed=3)
+    expected = generate(users=300, days=180, seed=3)
+    assert {s.table: s.rejected for s in summaries} == dict.fromkeys(expected.tables, 0)
+    stored = {t.name: t.rows for t in ws.tables()}
+    assert stored == {name: t.num_rows for name, t in expected.tables.items()}
+    assert [r["incident_id"] for r in ws.incidents()] == sorted(
+        (i.incident_id for i in expected.incidents),
+        key=lambda i: next(x.started_at for x in expected.incidents if x.incident_id == i),
+    )
+    # Anonymous visitors who signed up are merged into their user: every identify
+    # event's anonymous id maps to the identifying user.
+    unmapped = rows(
+        ws,
+        "SELECT count(*) FROM events e LEFT JOIN _person_map m "
+        "ON m.distinct_id = json_extract_string(e.properties, '$.\"$anon_distinct_id\"') "
+        "WHERE e.event = '$identify' AND coalesce(m.person_id, '') <> e.distinct_id",
+    )
+    assert unmapped == [(0,)]
