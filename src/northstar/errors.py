@@ -6,7 +6,12 @@
     ├── UnknownTableError          a table name that is not in the data model
     ├── ImportFileError            a file that cannot be read, or columns that cannot be mapped
     ├── StoreBusyError             the store is opened for writing by another process
-    └── QueryError                 a read-only SQL statement that failed or tried to write
+    ├── QueryError                 a read-only SQL statement that failed or tried to write
+    └── MetricError                a metric query that cannot be answered
+        ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
+        ├── MetricDefinitionError  a custom metric in metrics/*.yaml is invalid (file, id, why)
+        ├── FilterError            a --where filter or --by dimension that cannot be used
+        └── QueryArgumentError     a bad grain, date range or comparison
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -45,12 +50,37 @@ class QueryError(NorthstarError):
     """A user-supplied read-only query failed."""
 
 
+class MetricError(NorthstarError):
+    """A metric query that cannot be answered as asked."""
+
+
+class UnknownMetricError(MetricError):
+    """A metric id that is neither built in nor declared in the workspace's YAML."""
+
+
+class MetricDefinitionError(MetricError):
+    """A custom metric definition is invalid; the message names the file and the metric."""
+
+
+class FilterError(MetricError):
+    """A filter expression or breakdown dimension that cannot be parsed or resolved."""
+
+
+class QueryArgumentError(MetricError):
+    """A bad grain, date range, comparison or output format."""
+
+
 __all__ = [
+    "FilterError",
     "ImportFileError",
+    "MetricDefinitionError",
+    "MetricError",
     "NorthstarError",
+    "QueryArgumentError",
     "QueryError",
     "SettingsError",
     "StoreBusyError",
+    "UnknownMetricError",
     "UnknownTableError",
     "WorkspaceError",
 ]

@@ -9,20 +9,25 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
+from northstar.metrics.periods import resolve_window, today_in
+from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
+from northstar.metrics.registry import Registry
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
 
 ENV_VAR = "NORTHSTAR_WORKSPACE"
+CACHE_DIR = ".cache/queries"
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,75 @@ class Workspace:
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # -- metrics ----------------------------------------------------------------
+    def registry(self) -> Registry:
+        """Built-in metrics plus this workspace's ``metrics/*.yaml``."""
+        return Registry.build(self.path / "metrics")
+
+    def today(self) -> date:
+        return today_in(self.settings.timezone)
+
+    def run_query(
+        self,
+        metrics: str | Sequence[str],
+        *,
+        grain: str = "day",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        by: str | Sequence[str] | None = None,
+        where: str | None = None,
+        compare: str | None = None,
+        use_cache: bool = True,
+        today: date | None = None,
+    ) -> QueryResult:
+        """A metric query with its resolved window and SQL (see :meth:`query`)."""
+        request = QueryRequest.make(
+            metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare
+        )
+        registry = self.registry()
+        today = today or self.today()
+        window = resolve_window(
+            request.grain, request.start, request.end,
+            week_start=self.settings.week_start.value, today=today,
+        )  # fmt: skip
+        cache = ResultCache(self.path / CACHE_DIR)
+        with self.store(read_only=True) as store:
+            key = cache_key(request, window, registry, self.settings, store.data_version())
+            if use_cache:
+                hit = cache.get(key)
+                if hit is not None:
+                    return QueryResult(request, window, hit, cached=True)
+            result = run_query(store.ibis, self.settings, registry, request, today=today)
+        if use_cache:
+            cache.put(key, result.frame)
+        return result
+
+    def query(
+        self,
+        metrics: str | Sequence[str],
+        *,
+        grain: str = "day",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        by: str | Sequence[str] | None = None,
+        where: str | None = None,
+        compare: str | None = None,
+        use_cache: bool = True,
+        today: date | None = None,
+    ) -> pd.DataFrame:
+        """Metric values as a tidy table: ``metric``, ``period``, breakdown keys, ``value``,
+        ``complete`` (and ``previous``, ``change``, ``change_pct`` with ``compare``).
+
+        ``grain`` is day, week, month, quarter or year; ``start``/``end`` are dates
+        (defaults: a sensible span ending today); ``by`` names breakdown dimensions
+        (columns, event/user/customer properties); ``where`` is a filter such as
+        ``"plan = 'pro' and country in ('FR', 'DE')"``; ``compare`` is previous or year.
+        """
+        return self.run_query(
+            metrics, grain=grain, start=start, end=end, by=by, where=where,
+            compare=compare, use_cache=use_cache, today=today,
+        ).frame  # fmt: skip
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

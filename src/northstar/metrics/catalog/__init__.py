@@ -1,0 +1,8 @@
+"""The built-in KPI catalog (``docs/kpi-catalog.md``), one module per category."""
+
+from __future__ import annotations
+
+from northstar.metrics.catalog import engagement
+from northstar.metrics.spec import MetricSpec
+
+CATALOG: tuple[MetricSpec, ...] = (*engagement.METRICS,)

@@ -1,0 +1,232 @@
+"""The query context a metric is computed in: tables, time zone, window, breakdown, filter.
+
+Catalog functions receive a ``Context`` and return an Ibis table with ``period``, one
+column per breakdown key and ``value``. The context does the parts every metric shares:
+reading a table, keeping the rows of the window, cutting periods in the workspace time
+zone, and resolving breakdown dimensions and filters against the table's columns, its
+properties, and the properties of the customer and user it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends.duckdb import Backend as IbisDuckDB
+
+from northstar.errors import FilterError
+from northstar.metrics import filters
+from northstar.metrics.functions import json_text, local_date
+from northstar.metrics.periods import Grain, Window, truncate
+from northstar.settings import Settings
+
+NONE = "(none)"
+RESERVED = {"period", "value", "metric", "complete", "previous", "change", "change_pct"}
+
+# How each table reaches the customer and the user (person) it belongs to.
+_CUSTOMER_COLUMN = {
+    "customers": "customer_id",
+    "subscriptions": "customer_id",
+    "orders": "customer_id",
+    "support_tickets": "customer_id",
+}
+_USER_COLUMN = {
+    "events": "person_id",
+    "users": "user_id",
+    "customers": "user_id",
+    "survey_responses": "respondent_id",
+}
+_PREFIXES = {
+    "event": "own",
+    "events": "own",
+    "user": "user",
+    "person": "user",
+    "customer": "customer",
+}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """Where a breakdown or filter name is read from."""
+
+    name: str
+    scope: str  # column | own | customer | user
+    key: str
+
+
+@dataclass
+class Context:
+    backend: IbisDuckDB
+    settings: Settings
+    window: Window
+    by: tuple[str, ...] = ()
+    where: str | None = None
+    _property_keys: dict[str, set[str]] = field(default_factory=dict)
+
+    # -- basics -----------------------------------------------------------------
+    @property
+    def grain(self) -> Grain:
+        return self.window.grain
+
+    @property
+    def timezone(self) -> str:
+        return self.settings.timezone
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.by)
+
+    def with_window(self, window: Window) -> Context:
+        return replace(self, window=window)
+
+    def table(self, name: str) -> ir.Table:
+        """A data-model table; ``events`` carries ``person_id`` (after identity merging,
+        unless the workspace counts raw distinct ids)."""
+        if name == "events":
+            t = self.backend.table("person_events")
+            if not self.settings.events.merge_identities:
+                t = t.mutate(person_id=t.distinct_id)
+            return t
+        return self.backend.table(name)
+
+    def local_date(self, ts: ir.Value) -> ir.DateValue:
+        """The calendar day of a timestamp in the workspace time zone (dates pass through)."""
+        if ts.type().is_date():
+            return ts
+        return local_date(ts, self.timezone)
+
+    def period(self, day: ir.DateValue, grain: Grain | None = None) -> ir.DateValue:
+        return truncate(day, grain or self.grain, self.settings.week_start.value)
+
+    def instant(self, day: date) -> datetime:
+        """Midnight starting ``day`` in the workspace time zone, as an aware datetime."""
+        return datetime.combine(day, time(0), ZoneInfo(self.timezone))
+
+    def in_window(
+        self, t: ir.Table, column: str, *, lookback_days: int = 0, until: date | None = None
+    ) -> ir.Table:
+        """Rows whose ``column`` falls in the window (reaching ``lookback_days`` earlier)."""
+        first = self.window.start - timedelta(days=lookback_days)
+        last = until or self.window.end
+        col = t[column]
+        if col.type().is_date():
+            return t.filter(col >= first, col <= last)
+        return t.filter(col >= self.instant(first), col < self.instant(last + timedelta(days=1)))
+
+    def before_end(self, t: ir.Table, column: str) -> ir.Table:
+        """Rows whose ``column`` is before the end of the window's last day."""
+        col = t[column]
+        if col.type().is_date():
+            return t.filter(col <= self.window.end)
+        return t.filter(col < self.instant(self.window.end + timedelta(days=1)))
+
+    # -- breakdowns and filters -------------------------------------------------
+    def property_keys(self, table: str) -> set[str]:
+        """Keys that occur in ``table.properties`` (for resolving unprefixed names)."""
+        if table not in self._property_keys:
+            t = self.backend.table(table)
+            keys = t.select(k=t.properties.keys().unnest()).distinct()
+            self._property_keys[table] = set(keys.to_pandas()["k"].dropna())
+        return self._property_keys[table]
+
+    def dimension(self, name: str, source: str) -> Dimension:
+        """Resolve a breakdown/filter name for rows of ``source``."""
+        if name in RESERVED:
+            raise FilterError(f"{name!r} is a reserved output column; it cannot be a breakdown")
+        prefix, _, rest = name.partition(".")
+        columns = self.backend.table(source).columns
+        if rest and prefix in _PREFIXES:
+            scope = _PREFIXES[prefix]
+            if scope == "customer" and source not in _CUSTOMER_COLUMN:
+                raise FilterError(f"{name!r}: rows of {source} do not belong to a customer")
+            if scope == "user" and source not in _USER_COLUMN and source not in _CUSTOMER_COLUMN:
+                raise FilterError(f"{name!r}: rows of {source} do not belong to a user")
+            return Dimension(name, scope, rest)
+        if name in columns and name != "properties":
+            return Dimension(name, "column", name)
+        if source == "events":
+            # Product managers break events down by user properties (plan, country,
+            # channel) more than by event properties; an event property wins only when
+            # no user carries the key.
+            if name in self.property_keys("users"):
+                return Dimension(name, "user", name)
+            return Dimension(name, "own", name)
+        if "properties" in columns and name in self.property_keys(source):
+            return Dimension(name, "own", name)
+        if source in _CUSTOMER_COLUMN and name in self.property_keys("customers"):
+            return Dimension(name, "customer", name)
+        if (source in _USER_COLUMN or source in _CUSTOMER_COLUMN) and name in self.property_keys(
+            "users"
+        ):
+            return Dimension(name, "user", name)
+        own = [c for c in columns if c != "properties"]
+        raise FilterError(
+            f"unknown dimension {name!r} for {source}; use a column ({', '.join(own)}), "
+            "a property key, or prefix it: user.KEY, customer.KEY, event.KEY"
+        )
+
+    def segment(self, t: ir.Table, source: str) -> ir.Table:
+        """``t`` (rows of ``source``) with one column per breakdown key, filtered by where."""
+        names = list(self.by)
+        if self.where:
+            names += [n for n in filters.names(self.where) if n not in names]
+        if not names:
+            return t
+        dims = {n: self.dimension(n, source) for n in names}
+        scopes = {d.scope for d in dims.values()}
+        if "customer" in scopes or ("user" in scopes and source not in _USER_COLUMN):
+            cust = self.backend.table("customers")
+            cust = cust.select(
+                __cid=cust.customer_id, __cprops=cust.properties, __cuser=cust.user_id
+            )
+            t = t.left_join(cust, t[_CUSTOMER_COLUMN[source]] == cust["__cid"]).drop("__cid")
+        if "user" in scopes:
+            users = self.backend.table("users")
+            users = users.select(__uid=users.user_id, __uprops=users.properties)
+            user_col = _USER_COLUMN.get(source, "__cuser")
+            t = t.left_join(users, t[user_col] == users["__uid"]).drop("__uid")
+
+        def value(dim: Dimension) -> ir.Value:
+            if dim.scope == "column":
+                return t[dim.key]
+            doc = {"own": "properties", "customer": "__cprops", "user": "__uprops"}[dim.scope]
+            return json_text(t[doc], dim.key)
+
+        if self.where:
+            predicate = filters.compile_filter(self.where, lambda n: value(dims[n]))
+            t = t.filter(predicate)
+        # Breakdown keys are text; rows without a value form the "(none)" segment.
+        keys = {n: value(dims[n]).cast("string").fill_null(NONE) for n in self.by}
+        return t.mutate(**keys) if keys else t
+
+    def rows(self, source: str, time_column: str, *, lookback_days: int = 0) -> ir.Table:
+        """Rows of ``source`` in the window, segmented, with ``day`` (local date)."""
+        t = self.in_window(self.table(source), time_column, lookback_days=lookback_days)
+        t = self.segment(t, source)
+        return t.mutate(day=self.local_date(t[time_column]))
+
+    def active_events(self, *, lookback_days: int = 0) -> ir.Table:
+        """Active events in the window: ``person_id``, ``day`` and the breakdown keys."""
+        t = self.in_window(self.table("events"), "timestamp", lookback_days=lookback_days)
+        ev = self.settings.events
+        if ev.active_events:
+            t = t.filter(t.event.isin(ev.active_events))
+        elif ev.passive_events:
+            t = t.filter(~t.event.isin(ev.passive_events))
+        t = self.segment(t, "events")
+        return t.mutate(day=self.local_date(t.timestamp))
+
+    def by_period(self, t: ir.Table, value: ir.Scalar, day: str = "day") -> ir.Table:
+        """Group ``t`` by the period of its ``day`` column and the keys into ``value``."""
+        grouped = t.mutate(period=self.period(t[day]))
+        return grouped.group_by(["period", *self.keys]).aggregate(value=value)
+
+    def calendar(self, first: date | None = None, last: date | None = None) -> ir.Table:
+        """Every day of the window as a one-column (``day``) table."""
+        first = first or self.window.start
+        last = last or self.window.end
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return ibis.memtable({"day": days}, schema={"day": "date"})

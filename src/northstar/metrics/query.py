@@ -1,0 +1,224 @@
+"""A metric query end to end: request → window → engine → tidy result, cached.
+
+The result is a pandas DataFrame with one row per (metric, period, breakdown keys):
+``metric``, ``period`` (date, the first day), the keys, ``value``, ``complete`` and, with a
+comparison, ``previous``, ``change`` (value − previous) and ``change_pct``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from dateutil.relativedelta import relativedelta
+from ibis.backends.duckdb import Backend as IbisDuckDB
+from pyarrow import feather
+
+from northstar.errors import QueryArgumentError
+from northstar.metrics.engine import Engine
+from northstar.metrics.periods import (
+    Grain,
+    Window,
+    parse_date,
+    parse_grain,
+    period_start,
+    resolve_window,
+    shift_periods,
+)
+from northstar.metrics.registry import Registry
+from northstar.settings import Settings
+
+COMPARES = ("previous", "year")
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    metrics: tuple[str, ...]
+    grain: Grain = Grain.day
+    start: date | None = None
+    end: date | None = None
+    by: tuple[str, ...] = ()
+    where: str | None = None
+    compare: str | None = None
+
+    @classmethod
+    def make(
+        cls,
+        metrics: str | Sequence[str],
+        *,
+        grain: str | Grain = "day",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        by: str | Sequence[str] | None = None,
+        where: str | None = None,
+        compare: str | None = None,
+    ) -> QueryRequest:
+        ids = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        if not ids:
+            raise QueryArgumentError("name at least one metric, e.g. 'northstar query dau'")
+        dims = (by,) if isinstance(by, str) else tuple(by or ())
+        if len(set(dims)) != len(dims):
+            raise QueryArgumentError("a breakdown dimension is repeated in --by")
+        if compare is not None and compare not in COMPARES:
+            raise QueryArgumentError(
+                f"unknown comparison {compare!r}; use --compare previous or --compare year"
+            )
+        return cls(
+            metrics=ids,
+            grain=parse_grain(grain),
+            start=parse_date(start, "--from"),
+            end=parse_date(end, "--to"),
+            by=dims,
+            where=where.strip() or None if where else None,
+            compare=compare,
+        )
+
+
+@dataclass
+class QueryResult:
+    request: QueryRequest
+    window: Window
+    frame: pd.DataFrame
+    sql: list[tuple[str, str]] = field(default_factory=list)
+    cached: bool = False
+
+
+def compare_period(period: date, window: Window, how: str) -> date:
+    if how == "previous":
+        return shift_periods(period, window.grain, -1)
+    if window.grain is Grain.week:
+        return shift_periods(period, Grain.week, -52)
+    if window.grain is Grain.day:
+        return period - relativedelta(days=364)
+    return period_start(period - relativedelta(years=1), window.grain, window.week_start)
+
+
+def compare_window(window: Window, how: str) -> Window:
+    first = compare_period(window.start, window, how)
+    return Window(window.grain, first, window.end, window.week_start, window.today)
+
+
+def run_query(
+    backend: IbisDuckDB,
+    settings: Settings,
+    registry: Registry,
+    request: QueryRequest,
+    *,
+    today: date,
+) -> QueryResult:
+    window = resolve_window(
+        request.grain,
+        request.start,
+        request.end,
+        week_start=settings.week_start.value,
+        today=today,
+    )
+    specs = [registry.get(m) for m in request.metrics]
+    engine = Engine(backend, settings, registry)
+    frames = []
+    wide = compare_window(window, request.compare) if request.compare else window
+    for spec in specs:
+        df = engine.series(spec, wide, request.by, request.where)
+        if request.compare:
+            df = _with_comparison(df, window, request)
+        df.insert(0, "metric", spec.id)
+        frames.append(df)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["complete"] = [window.is_complete(p) for p in frame["period"]]
+    return QueryResult(request, window, frame, sql=engine.sql_log)
+
+
+def _with_comparison(df: pd.DataFrame, window: Window, request: QueryRequest) -> pd.DataFrame:
+    assert request.compare is not None
+    keys = ["period", *request.by]
+    lookup = df.set_index(keys)["value"]
+    current = df[df["period"] >= window.start].copy()
+    earlier = [compare_period(p, window, request.compare) for p in current["period"]]
+    index = (
+        pd.MultiIndex.from_arrays([earlier, *[current[k] for k in request.by]], names=keys)
+        if request.by
+        else pd.Index(earlier, name="period")
+    )
+    current["previous"] = lookup.reindex(index).to_numpy()
+    current["change"] = current["value"] - current["previous"]
+    base = current["previous"].where(current["previous"] != 0)
+    current["change_pct"] = current["change"] / base.abs()
+    return current.reset_index(drop=True)
+
+
+# -- cache --------------------------------------------------------------------------
+def cache_key(
+    request: QueryRequest, window: Window, registry: Registry, settings: Settings, version: int
+) -> str:
+    """Everything the result depends on: the request, the resolved window (and today),
+    the metric definitions involved, the settings and the data version."""
+    payload = {
+        "v": CACHE_VERSION,
+        "request": asdict(request),
+        "window": asdict(window),
+        "metrics": sorted(spec.fingerprint() for spec in registry),
+        "settings": settings.model_dump(mode="json"),
+        "data": version,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class ResultCache:
+    """Query results on disk under the workspace (``.cache/queries``), keyed by
+    :func:`cache_key`; entries of older data versions are never read again and are
+    pruned when the folder grows."""
+
+    def __init__(self, folder: Path, max_entries: int = 2000) -> None:
+        self.folder = folder
+        self.max_entries = max_entries
+
+    def get(self, key: str) -> pd.DataFrame | None:
+        path = self.folder / f"{key}.arrow"
+        if not path.exists():
+            return None
+        try:
+            return feather.read_table(path).to_pandas()
+        except (OSError, pa.ArrowException):  # a torn or stale entry is just a miss
+            return None
+
+    def put(self, key: str, frame: pd.DataFrame) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{key}.tmp"
+            feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+            tmp.replace(self.folder / f"{key}.arrow")
+            entries = sorted(self.folder.glob("*.arrow"), key=lambda p: p.stat().st_mtime)
+            for old in entries[: max(0, len(entries) - self.max_entries)]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only workspace still answers queries, uncached
+
+
+def as_records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """JSON-ready rows: ISO dates, None for missing values."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean: dict[str, object] = {}
+        for name, v in row.items():
+            k = str(name)
+            if isinstance(v, date):
+                clean[k] = v.isoformat()
+            elif isinstance(v, float | np.floating):
+                clean[k] = None if np.isnan(v) else float(v)
+            elif isinstance(v, np.integer):
+                clean[k] = int(v)
+            elif isinstance(v, np.bool_):
+                clean[k] = bool(v)
+            else:
+                clean[k] = v
+        out.append(clean)
+    return out

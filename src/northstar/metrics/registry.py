@@ -1,0 +1,66 @@
+"""The one registry of metrics: the built-in catalog plus the workspace's YAML metrics."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from northstar.errors import MetricDefinitionError, UnknownMetricError
+from northstar.metrics.spec import MetricSpec
+
+
+def builtin_metrics() -> list[MetricSpec]:
+    """Every catalog metric, in catalog order."""
+    from northstar.metrics.catalog import CATALOG
+
+    return list(CATALOG)
+
+
+@dataclass
+class Registry:
+    metrics: dict[str, MetricSpec] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # broken custom metrics, one line each
+
+    @classmethod
+    def build(cls, custom_folder: Path | None = None) -> Registry:
+        """Built-ins, then the custom metrics of ``custom_folder`` (``metrics/*.yaml``).
+
+        A broken custom metric is recorded in ``problems`` and left out; the others load.
+        """
+        from northstar.metrics.yaml_specs import load_folder
+
+        registry = cls()
+        registry.add_all(builtin_metrics())
+        if custom_folder is not None and custom_folder.is_dir():
+            specs, problems = load_folder(custom_folder, set(registry.metrics))
+            registry.problems.extend(problems)
+            registry.add_all(specs)
+        return registry
+
+    def add_all(self, specs: Iterable[MetricSpec]) -> None:
+        for spec in specs:
+            if spec.id in self.metrics:
+                raise MetricDefinitionError(f"metric {spec.id!r} is defined twice")
+            self.metrics[spec.id] = spec
+
+    def get(self, metric_id: str) -> MetricSpec:
+        try:
+            return self.metrics[metric_id]
+        except KeyError:
+            pass
+        close = difflib.get_close_matches(metric_id, list(self.metrics), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        broken = [p for p in self.problems if f"metric {metric_id!r}" in p]
+        if broken:
+            raise UnknownMetricError(broken[0])
+        raise UnknownMetricError(
+            f"unknown metric {metric_id!r}{hint} ('northstar metrics list' shows them all)"
+        )
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.metrics.values())
+
+    def __len__(self) -> int:
+        return len(self.metrics)
