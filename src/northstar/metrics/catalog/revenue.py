@@ -1,0 +1,7 @@
+"""revenue metrics (being built)."""
+
+from __future__ import annotations
+
+from northstar.metrics.spec import MetricSpec
+
+METRICS: list[MetricSpec] = []
