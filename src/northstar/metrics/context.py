@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as IbisDuckDB
+from ibis.common.deferred import Deferred
 
 from northstar.errors import FilterError
 from northstar.metrics import filters
-from northstar.metrics.functions import json_text, local_date
+from northstar.metrics.functions import json_keys, json_text, local_date
 from northstar.metrics.periods import Grain, Window, truncate
 from northstar.settings import Settings
 
@@ -128,7 +129,7 @@ class Context:
         """Keys that occur in ``table.properties`` (for resolving unprefixed names)."""
         if table not in self._property_keys:
             t = self.backend.table(table)
-            keys = t.select(k=t.properties.keys().unnest()).distinct()
+            keys = t.select(k=json_keys(t.properties).unnest()).distinct()
             self._property_keys[table] = set(keys.to_pandas()["k"].dropna())
         return self._property_keys[table]
 
@@ -219,7 +220,7 @@ class Context:
         t = self.segment(t, "events")
         return t.mutate(day=self.local_date(t.timestamp))
 
-    def by_period(self, t: ir.Table, value: ir.Scalar, day: str = "day") -> ir.Table:
+    def by_period(self, t: ir.Table, value: ir.Scalar | Deferred, day: str = "day") -> ir.Table:
         """Group ``t`` by the period of its ``day`` column and the keys into ``value``."""
         grouped = t.mutate(period=self.period(t[day]))
         return grouped.group_by(["period", *self.keys]).aggregate(value=value)

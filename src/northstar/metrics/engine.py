@@ -122,7 +122,8 @@ class Engine:
         where: str | None,
         stack: tuple[str, ...],
     ) -> pd.DataFrame:
-        refs = derived.refs(d.expression)
+        expression = d.text(self.settings)
+        refs = derived.refs(expression)
         reach = max((-r.offset for r in refs), default=0)
         wide = window.extended_back(reach)
         index_cols = ["period", *by]
@@ -148,7 +149,7 @@ class Engine:
                 series = frame.set_index(index_cols)["value"]
             return series.reindex(target)
 
-        values = derived.evaluate(d.expression, lookup)
+        values = derived.evaluate(expression, lookup)
         out = grid[index_cols].copy()
         out["value"] = values.to_numpy()
         return out

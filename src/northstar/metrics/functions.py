@@ -38,3 +38,8 @@ def json_text(doc: ir.Value, key: str) -> ir.StringValue:
         raise FilterError(f"property name {key!r} is empty or has control characters")
     pointer = "/" + key.replace("~", "~0").replace("/", "~1")
     return _json_text(doc, pointer)
+
+
+@ibis.udf.scalar.builtin(name="json_keys")
+def json_keys(doc: dt.JSON) -> dt.Array[dt.String]:
+    """The top-level keys of a JSON object."""

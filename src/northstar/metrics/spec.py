@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from northstar.metrics.context import Context
+    from northstar.settings import Settings
 
 
 class Unit(StrEnum):
@@ -110,10 +111,18 @@ class RatioDefinition:
 
 @dataclass(frozen=True)
 class DerivedDefinition:
-    """An arithmetic expression of other metrics; ``name[-1]`` is the previous period."""
+    """An arithmetic expression of other metrics; ``name[-1]`` is the previous period.
+
+    A built-in may instead give ``make``, which writes the expression from the settings
+    (e.g. LTV averages churn over ``revenue.ltv_churn_months`` periods).
+    """
 
     expression: str
+    make: Callable[[Settings], str] | None = None
     kind: str = "derived"
+
+    def text(self, settings: Settings) -> str:
+        return self.make(settings) if self.make is not None else self.expression
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,8 @@ class MetricSpec:
         d = self.definition
         if isinstance(d, BuiltinDefinition):
             body = f"{d.fn.__module__}.{d.fn.__qualname__}"
+        elif isinstance(d, DerivedDefinition) and d.make is not None:
+            body = f"{d.make.__module__}.{d.make.__qualname__}"
         else:
             body = repr(d)
         return f"{self.id}|{self.rollup}|{self.empty}|{body}"
