@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from northstar.cli import render
-from northstar.errors import NorthstarError, WorkspaceError
+from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
 from northstar.settings import SETTINGS_FILE
 from northstar.workspace import ENV_VAR, Workspace
@@ -124,6 +124,58 @@ def demo(
     for summary in summaries:
         render.import_summary(summary)
     render.console.print(f"Demo workspace ready in {ws.path}")
+
+
+FORMATS = ("table", "json", "csv")
+
+
+@app.command()
+def query(
+    metrics: Annotated[list[str], typer.Argument(help="Metric ids, e.g. dau mrr.")],
+    workspace: WorkspaceOpt = None,
+    grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "day",
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
+    by: Annotated[
+        list[str] | None, typer.Option(help="Breakdown: a column, property or user.KEY.")
+    ] = None,
+    where: Annotated[str | None, typer.Option(help="Filter, e.g. \"plan = 'pro'\".")] = None,
+    compare: Annotated[str | None, typer.Option(help="previous|year")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json|csv")] = "table",
+    explain: Annotated[bool, typer.Option(help="Show the formula and the SQL run.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute.")] = False,
+) -> None:
+    """Metric values by period, with breakdowns, filters and comparisons."""
+    if fmt not in FORMATS:
+        raise QueryArgumentError(f"unknown format {fmt!r}; use table, json or csv")
+    ws = Workspace(workspace)
+    result = ws.run_query(
+        metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare,
+        use_cache=not (no_cache or explain),
+    )  # fmt: skip
+    registry = ws.registry()
+    if explain:
+        render.explain(result, registry)
+    render.query_result(result, registry, fmt, ws.settings.currency)
+
+
+metrics_app = typer.Typer(help="The metric catalog and the workspace's custom metrics.")
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list(workspace: WorkspaceOpt = None) -> None:
+    """Every metric with its unit and direction (custom metrics included)."""
+    registry = Workspace(workspace).registry()
+    render.metric_list(list(registry), registry.problems)
+
+
+@metrics_app.command("show")
+def metrics_show(
+    metric: Annotated[str, typer.Argument(help="Metric id.")], workspace: WorkspaceOpt = None
+) -> None:
+    """A metric's description, formula, unit, direction and where its data comes from."""
+    render.metric_detail(Workspace(workspace).registry().get(metric))
 
 
 @app.command()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.table import Table
 
 from northstar.ingest import ImportSummary
+from northstar.metrics import output
+from northstar.metrics.format import format_change, format_value
+from northstar.metrics.query import QueryResult
+from northstar.metrics.registry import Registry
+from northstar.metrics.spec import Direction, MetricSpec, Rollup
 from northstar.workspace import TableInfo
 
 console = Console()
@@ -103,3 +110,102 @@ def incidents(rows: Sequence[dict[str, Any]]) -> None:
             row["segment"] or "", row["description"],
         )  # fmt: skip
     console.print(table)
+
+
+# -- metrics ------------------------------------------------------------------------
+def query_result(result: QueryResult, registry: Registry, fmt: str, currency: str) -> None:
+    if fmt == "json":
+        print(output.to_json(result, registry))
+        return
+    if fmt == "csv":
+        sys.stdout.write(output.to_csv(result))
+        return
+    req = result.request
+    frame = result.frame
+    keys = ["period", *req.by]
+    table = Table(
+        title=f"{', '.join(req.metrics)} by {result.window.grain.value}"
+        + (f", by {', '.join(req.by)}" if req.by else "")
+        + (f", where {req.where}" if req.where else "")
+    )
+    for k in keys:
+        table.add_column(k)
+    for metric in req.metrics:
+        table.add_column(metric, justify="right")
+        if req.compare:
+            table.add_column(f"vs {req.compare}", justify="right")
+    wide: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in frame.to_dict(orient="records"):
+        wide.setdefault(tuple(row[k] for k in keys), {})[str(row["metric"])] = row
+    incomplete = False
+    for key, by_metric in wide.items():
+        first = next(iter(by_metric.values()))
+        label = key[0].isoformat() + ("" if first["complete"] else " *")
+        incomplete = incomplete or not first["complete"]
+        cells = [label, *[str(k) for k in key[1:]]]
+        for metric in req.metrics:
+            unit = registry.get(metric).unit
+            found = by_metric.get(metric)
+            cells.append(format_value(found["value"] if found else None, unit, currency))
+            if req.compare:
+                cells.append(
+                    format_change(found.get("change"), found.get("change_pct"), unit)
+                    if found
+                    else "–"
+                )
+        table.add_row(*cells)
+    console.print(table)
+    if incomplete:
+        console.print("* period not complete yet", style="dim")
+
+
+def explain(result: QueryResult, registry: Registry) -> None:
+    for metric in result.request.metrics:
+        spec = registry.get(metric)
+        console.print(f"[bold]{spec.id}[/] = {spec.formula}", highlight=False)
+    for metric, sql in result.sql:
+        console.print(f"\n[bold]-- {metric}[/]", highlight=False)
+        console.print(Syntax(sql, "sql", word_wrap=True))
+
+
+def metric_list(specs: Sequence[MetricSpec], problems: Sequence[str]) -> None:
+    table = Table(title="Metrics")
+    for col in ("id", "title", "unit", "better", "category", "kind"):
+        table.add_column(col)
+    for s in specs:
+        better = "↑ higher" if s.direction is Direction.higher else "↓ lower"
+        table.add_row(s.id, s.title, s.unit.value, better, s.category.value, s.kind)
+    console.print(table)
+    for line in problems:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
+def metric_detail(spec: MetricSpec) -> None:
+    table = Table(show_header=False, title=spec.title, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    rows = [
+        ("id", spec.id),
+        ("description", spec.description),
+        ("formula", spec.formula),
+        ("unit", spec.unit.value),
+        ("better when", spec.direction.value),
+        ("category", spec.category.value),
+        ("perspective", spec.perspective.value.replace("_", " ")),
+        ("kind", spec.kind),
+        ("data from", ", ".join(spec.sources) or "other metrics"),
+        ("longer periods", _ROLLUP_TEXT[spec.rollup]),
+        ("defined in", spec.origin),
+    ]
+    if spec.notes:
+        rows.append(("notes", spec.notes))
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
+_ROLLUP_TEXT = {
+    Rollup.flow: "computed over the whole period",
+    Rollup.end: "the value at the end of the period",
+    Rollup.mean: "the mean of the daily values",
+}

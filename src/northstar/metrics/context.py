@@ -133,6 +133,13 @@ class Context:
             self._property_keys[table] = set(keys.to_pandas()["k"].dropna())
         return self._property_keys[table]
 
+    def event_property_exists(self, key: str) -> bool:
+        """Whether any event carries the property (a typo should be an error, not a
+        breakdown where every row is "(none)")."""
+        t = self.backend.table("events")
+        hit = t.filter(json_text(t.properties, key).notnull()).select("event").limit(1)
+        return len(hit.to_pandas()) > 0
+
     def dimension(self, name: str, source: str) -> Dimension:
         """Resolve a breakdown/filter name for rows of ``source``."""
         if name in RESERVED:
@@ -154,7 +161,13 @@ class Context:
             # no user carries the key.
             if name in self.property_keys("users"):
                 return Dimension(name, "user", name)
-            return Dimension(name, "own", name)
+            if self.event_property_exists(name):
+                return Dimension(name, "own", name)
+            raise FilterError(
+                f"unknown dimension {name!r}: no event or user carries it; use an event "
+                "column (event, distinct_id, session_id), an event property such as $os, "
+                "or a user property such as plan, country or channel"
+            )
         if "properties" in columns and name in self.property_keys(source):
             return Dimension(name, "own", name)
         if source in _CUSTOMER_COLUMN and name in self.property_keys("customers"):

@@ -21,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 from ibis.backends.duckdb import Backend as IbisDuckDB
 from pyarrow import feather
 
+from northstar._version import __version__
 from northstar.errors import QueryArgumentError
 from northstar.metrics.engine import Engine
 from northstar.metrics.periods import (
@@ -162,6 +163,7 @@ def cache_key(
     the metric definitions involved, the settings and the data version."""
     payload = {
         "v": CACHE_VERSION,
+        "northstar": __version__,
         "request": asdict(request),
         "window": asdict(window),
         "metrics": sorted(spec.fingerprint() for spec in registry),
