@@ -49,6 +49,10 @@ _PREFIXES = {
 }
 
 
+def key_columns(by: tuple[str, ...] | list[str]) -> list[str]:
+    return [f"__k{i}" for i in range(len(by))]
+
+
 @dataclass(frozen=True)
 class Dimension:
     """Where a breakdown or filter name is read from."""
@@ -78,7 +82,9 @@ class Context:
 
     @property
     def keys(self) -> list[str]:
-        return list(self.by)
+        """Column names of the breakdown keys inside expressions (``__k0``, ...), so that
+        a dimension never collides with a column a metric works with."""
+        return key_columns(self.by)
 
     def with_window(self, window: Window) -> Context:
         return replace(self, window=window)
@@ -213,7 +219,10 @@ class Context:
             predicate = filters.compile_filter(self.where, lambda n: value(dims[n]))
             t = t.filter(predicate)
         # Breakdown keys are text; rows without a value form the "(none)" segment.
-        keys = {n: value(dims[n]).cast("string").fill_null(NONE) for n in self.by}
+        keys = {
+            k: value(dims[n]).cast("string").fill_null(NONE)
+            for k, n in zip(self.keys, self.by, strict=True)
+        }
         return t.mutate(**keys) if keys else t
 
     def rows(self, source: str, time_column: str, *, lookback_days: int = 0) -> ir.Table:

@@ -8,6 +8,7 @@ up. Every period of the window appears, with the metric's empty value when it ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,7 +19,7 @@ from ibis.backends.duckdb import Backend as IbisDuckDB
 
 from northstar.errors import MetricDefinitionError
 from northstar.metrics import derived, kinds
-from northstar.metrics.context import Context
+from northstar.metrics.context import Context, key_columns
 from northstar.metrics.periods import Grain, Window, period_start, shift_periods
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import (
@@ -48,7 +49,8 @@ class Engine:
         self, spec: MetricSpec, window: Window, by: tuple[str, ...], where: str | None
     ) -> pd.DataFrame:
         """The metric over every period of ``window``: columns period, *by, value."""
-        return self._series(spec, window, by, where, stack=())
+        df = self._series(spec, window, by, where, stack=())
+        return df.rename(columns=dict(zip(key_columns(by), by, strict=True)))
 
     def expression(
         self, spec: MetricSpec, window: Window, by: tuple[str, ...], where: str | None
@@ -83,9 +85,9 @@ class Engine:
         assert expr is not None
         self.sql_log.append((spec.id, str(self.backend.compile(expr))))
         df = expr.to_pandas()
-        df = fill(df, base_window, by, spec.empty)
+        df = fill(df, base_window, ctx.keys, spec.empty)
         if daily:
-            df = roll_up(df, window, by, spec.rollup)
+            df = roll_up(df, window, ctx.keys, spec.rollup)
         return df
 
     def _compile(self, spec: MetricSpec, ctx: Context) -> ir.Table | None:
@@ -108,7 +110,7 @@ class Engine:
     ) -> pd.DataFrame:
         num = self._series(self.registry.get(d.numerator), window, by, where, stack)
         den = self._series(self.registry.get(d.denominator), window, by, where, stack)
-        keys = ["period", *by]
+        keys = ["period", *key_columns(by)]
         both = num.merge(den, on=keys, how="outer", suffixes=("_n", "_d"))
         denominator = both["value_d"].where(both["value_d"] != 0)
         both["value"] = both["value_n"] / denominator
@@ -126,13 +128,14 @@ class Engine:
         refs = derived.refs(expression)
         reach = max((-r.offset for r in refs), default=0)
         wide = window.extended_back(reach)
-        index_cols = ["period", *by]
+        keys = key_columns(by)
+        index_cols = ["period", *keys]
         parts: dict[str, pd.Series] = {}
         for metric in dict.fromkeys(r.metric for r in refs):
             df = self._series(self.registry.get(metric), wide, by, where, stack)
             parts[metric] = df.set_index(index_cols)["value"].astype("float64")
         seen = pd.concat([s.index.to_frame(index=False) for s in parts.values()])
-        grid = fill(seen.drop_duplicates().assign(value=np.nan), window, by, None)
+        grid = fill(seen.drop_duplicates().assign(value=np.nan), window, keys, None)
         target = (
             pd.MultiIndex.from_frame(grid[index_cols])
             if by
@@ -155,9 +158,7 @@ class Engine:
         return out
 
 
-def fill(
-    df: pd.DataFrame, window: Window, by: tuple[str, ...], empty: float | None
-) -> pd.DataFrame:
+def fill(df: pd.DataFrame, window: Window, by: Sequence[str], empty: float | None) -> pd.DataFrame:
     """Every period of the window for every key combination seen, sorted."""
     periods = window.periods()
     df = df.copy()
@@ -181,9 +182,7 @@ def fill(
     return out[[*keys, "value"]].sort_values(keys, ignore_index=True)
 
 
-def roll_up(
-    daily: pd.DataFrame, window: Window, by: tuple[str, ...], rollup: Rollup
-) -> pd.DataFrame:
+def roll_up(daily: pd.DataFrame, window: Window, by: Sequence[str], rollup: Rollup) -> pd.DataFrame:
     """Daily values to the window's grain: the last day's value or the mean."""
     df = daily.copy()
     df["day"] = df["period"]
