@@ -1,0 +1,5 @@
+"""``python -m northstar.cli``."""
+
+from northstar.cli.app import main
+
+main()
