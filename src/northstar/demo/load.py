@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 
 from northstar.demo import DemoProduct, generate
 from northstar.ingest import ImportSummary, import_table
@@ -21,8 +22,19 @@ def record_incidents(store: Store, product: DemoProduct) -> None:
             )  # fmt: skip
 
 
+def install_example_metrics(ws: Workspace) -> None:
+    """Put the shipped example custom metrics (community) in the workspace's metrics/."""
+    source = resources.files("northstar.metrics") / "examples" / "community.yaml"
+    target = ws.path / "metrics" / "community.yaml"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
-    """Generate the demo product and import every table; returns one summary per table."""
+    """Generate the demo product and import every table; returns one summary per table.
+
+    The demo has community events, so the example community metrics are installed too."""
+    install_example_metrics(ws)
     product = generate(users=users, days=days, seed=seed)
     summaries = []
     with ws.store() as store:
