@@ -20,7 +20,8 @@ import pyarrow as pa
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
-from northstar.metrics.periods import resolve_window, today_in
+from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
+from northstar.metrics.periods import Grain, resolve_window, shift_periods, today_in
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
@@ -227,6 +228,15 @@ class Workspace:
             metrics, grain=grain, start=start, end=end, by=by, where=where,
             compare=compare, use_cache=use_cache, today=today,
         ).frame  # fmt: skip
+
+    def headline_kpis(self, *, today: date | None = None) -> list[KpiSummary]:
+        """The headline KPIs over the last 12 complete months (see ``metrics.headline``)."""
+        registry = self.registry()
+        ids = [m for m in HEADLINE if m in registry.metrics]
+        first, last = last_complete_month(today or self.today())
+        start = shift_periods(first, Grain.month, -11)
+        frame = self.query(ids, grain="month", start=start, end=last, today=today)
+        return summaries(frame, registry.metrics)
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -180,8 +180,11 @@ def metrics_show(
 
 @app.command()
 def scorecard(workspace: WorkspaceOpt = None) -> None:
-    """The product's scorecard (so far: the data behind it and the recorded incidents)."""
+    """The product's scorecard: headline KPIs, the data behind them, recorded incidents."""
     ws = Workspace(workspace)
+    with render.console.status("computing KPIs…"):
+        kpis = ws.headline_kpis()
+    render.headline(kpis, ws.settings.currency)
     render.tables(ws.tables())
     render.incidents(ws.incidents())
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from northstar.ingest import ImportSummary
 from northstar.metrics import output
 from northstar.metrics.format import format_change, format_value
+from northstar.metrics.headline import KpiSummary
 from northstar.metrics.query import QueryResult
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction, MetricSpec, Rollup
@@ -209,3 +210,35 @@ _ROLLUP_TEXT = {
     Rollup.end: "the value at the end of the period",
     Rollup.mean: "the mean of the daily values",
 }
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    return "".join(
+        " " if v is None else _BARS[int((v - low) / span * (len(_BARS) - 1))] for v in values
+    )
+
+
+def headline(kpis: Sequence[KpiSummary], currency: str) -> None:
+    if not kpis:
+        return
+    month = kpis[0].period.strftime("%B %Y")
+    table = Table(title=f"Headline KPIs, {month} (last complete month)")
+    for col, justify in (("KPI", "left"), ("value", "right"), ("vs previous month", "right"),
+                         ("last 12 months", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for k in kpis:
+        change = format_change(k.change, k.change_pct, k.spec.unit)
+        style = {True: "green", False: "red", None: "dim"}[k.improving]
+        table.add_row(
+            k.spec.title, format_value(k.value, k.spec.unit, currency),
+            f"[{style}]{change}[/]", sparkline(k.history),
+        )  # fmt: skip
+    console.print(table)

@@ -38,6 +38,8 @@ class Store:
                 ) from None
             raise WorkspaceError(f"cannot open {path}: {exc}") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        # A progress bar drawn by the engine would garble the CLI's own output.
+        self.con.execute("SET enable_progress_bar = false")
         self.read_only = read_only
         if not read_only:
             self._migrate()
