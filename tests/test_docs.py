@@ -48,3 +48,12 @@ def test_every_table_and_column_is_documented() -> None:
         assert f"## `{spec.name}`" in text
         for col in spec.columns:
             assert f"| `{col.name}` | {col.kind.value} |" in text, (spec.name, col.name)
+
+
+def test_kpi_catalog_doc_is_generated_from_the_registry() -> None:
+    from northstar.metrics.catalog_doc import catalog_markdown
+
+    path = Path(__file__).parent.parent / "docs" / "kpi-catalog.md"
+    assert path.read_text(encoding="utf-8") == catalog_markdown(), (
+        "docs/kpi-catalog.md is stale: python -m northstar.metrics.catalog_doc > docs/kpi-catalog.md"
+    )

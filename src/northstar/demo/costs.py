@@ -46,7 +46,9 @@ def costs(
     hosting = (30.0 * size + 0.02 * events_per_day) * rng.lognormal(0, 0.05, timeline.days)
     add(every_day, "cogs", "cloud_hosting", hosting)
     add(every_day, "cogs", "payment_processing", 0.029 * payments_per_day)
-    add(every_day, "sales_marketing", "paid_acquisition", ad_spend_per_day)
+    # Ad spend lives in marketing_spend only: CAC and total costs add marketing_spend to
+    # the costs table, so a copy here would count it twice.
+    del ad_spend_per_day
 
     firsts = np.array(timeline.month_starts(), dtype=np.int64)
     growth = timeline.growth()[firsts] ** 0.5  # the team grows slower than sign-ups

@@ -22,6 +22,11 @@ def _json_text(doc: dt.JSON, pointer: str) -> str:  # type: ignore[empty-body]
     """The value at a JSON pointer as text (DuckDB ``json_extract_string``)."""
 
 
+@ibis.udf.scalar.builtin(name="json_merge_patch")
+def _json_merge(base: dt.JSON, patch: dt.JSON) -> dt.JSON:
+    """``base`` with the keys of ``patch`` added or replaced (DuckDB ``json_merge_patch``)."""
+
+
 def local_time(ts: ir.TimestampValue, timezone: str) -> ir.TimestampValue:
     return _to_local(timezone, ts)
 
@@ -43,3 +48,9 @@ def json_text(doc: ir.Value, key: str) -> ir.StringValue:
 @ibis.udf.scalar.builtin(name="json_keys")
 def json_keys(doc: dt.JSON) -> dt.Array[dt.String]:
     """The top-level keys of a JSON object."""
+
+
+def json_merge(base: ir.Value, patch: ir.Value) -> ir.Value:
+    """Two JSON objects as one, ``patch`` winning on shared keys; null counts as ``{}``."""
+    empty = ibis.literal("{}").cast("json")
+    return _json_merge(ibis.coalesce(base, empty), ibis.coalesce(patch, empty))
