@@ -130,3 +130,14 @@ def test_compare_with_previous_period_and_completeness(log: Workspace) -> None:
     row = df.iloc[0]
     assert (row.value, row.previous, row.change, row.change_pct) == (2, 1, 1, 1.0)
     assert not row.complete  # March has not ended on Mar 15
+
+
+def test_local_days_around_daylight_saving_switches(ws: Workspace) -> None:
+    # Paris: 2026-10-24T22:30Z is 00:30 CEST on Oct 25; 2026-10-25T22:30Z is 23:30 CET on
+    # Oct 25 (clocks went back at 01:00Z); 2026-03-28T23:30Z is 00:30 CET on Mar 29.
+    events(ws, [("open", "a", "2026-10-24T22:30:00Z"), ("open", "b", "2026-10-25T22:30:00Z"),
+                ("open", "c", "2026-03-28T23:30:00Z")])  # fmt: skip
+    assert values(ws, "dau", "day", "2026-10-24", "2026-10-26") == [0, 2, 0]
+    assert values(ws, "dau", "day", "2026-03-28", "2026-03-29") == [0, 1]
+    # far outside the window's precomputed offsets the general path gives the same days
+    assert values(ws, "active_users", "year", "2026-01-01", "2026-12-31") == [3]

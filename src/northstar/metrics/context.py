@@ -20,7 +20,7 @@ from ibis.common.deferred import Deferred
 
 from northstar.errors import FilterError
 from northstar.metrics import filters
-from northstar.metrics.functions import json_keys, json_text, local_date
+from northstar.metrics.functions import json_keys, json_text, local_date_in_range
 from northstar.metrics.periods import Grain, Window, truncate
 from northstar.settings import Settings
 
@@ -103,7 +103,10 @@ class Context:
         """The calendar day of a timestamp in the workspace time zone (dates pass through)."""
         if ts.type().is_date():
             return ts
-        return local_date(ts, self.timezone)
+        # The offsets are computed for the window and a year before it (lookbacks,
+        # comparisons); instants outside take the general, slower path.
+        first = self.window.start - timedelta(days=400)
+        return local_date_in_range(ts, self.timezone, first, self.window.end)
 
     def period(self, day: ir.DateValue, grain: Grain | None = None) -> ir.DateValue:
         return truncate(day, grain or self.grain, self.settings.week_start.value)
@@ -232,13 +235,28 @@ class Context:
         return t.mutate(day=self.local_date(t[time_column]))
 
     def active_events(self, *, lookback_days: int = 0) -> ir.Table:
-        """Active events in the window: ``person_id``, ``day`` and the breakdown keys."""
-        t = self.in_window(self.table("events"), "timestamp", lookback_days=lookback_days)
+        """Active events in the window: ``person_id``, ``day`` and the breakdown keys.
+
+        Without a breakdown or filter this is the distinct active (person, day) pairs,
+        built from distinct (id, day) pairs first and merged into persons afterwards:
+        the identity join then touches one row per id and day instead of every event.
+        """
+        plain = not self.by and not self.where
+        source = self.backend.table("events") if plain else self.table("events")
+        t = self.in_window(source, "timestamp", lookback_days=lookback_days)
         ev = self.settings.events
         if ev.active_events:
             t = t.filter(t.event.isin(ev.active_events))
         elif ev.passive_events:
             t = t.filter(~t.event.isin(ev.passive_events))
+        if plain:
+            ids = t.select(distinct_id=t.distinct_id, day=self.local_date(t.timestamp)).distinct()
+            if not self.settings.events.merge_identities:
+                return ids.select(person_id=ids.distinct_id, day=ids.day)
+            merged = self.backend.table("_person_map")
+            joined = ids.left_join(merged, ids.distinct_id == merged.distinct_id)
+            person = ibis.coalesce(joined.person_id, joined.distinct_id)
+            return joined.select(person_id=person, day=joined.day).distinct()
         t = self.segment(t, "events")
         return t.mutate(day=self.local_date(t.timestamp))
 

@@ -5,6 +5,9 @@ Each is a builtin of DuckDB; another backend maps them here and nowhere else.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -54,3 +57,61 @@ def json_merge(base: ir.Value, patch: ir.Value) -> ir.Value:
     """Two JSON objects as one, ``patch`` winning on shared keys; null counts as ``{}``."""
     empty = ibis.literal("{}").cast("json")
     return _json_merge(ibis.coalesce(base, empty), ibis.coalesce(patch, empty))
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """Microseconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _from_epoch_us(us: dt.int64) -> dt.timestamp:
+    """A wall-clock timestamp from microseconds since 1970-01-01."""
+
+
+def utc_offsets(timezone: str, first: date, last: date) -> list[tuple[datetime, int]]:
+    """``(instant from which it applies, offset in microseconds)`` for every UTC offset the
+    zone uses from midnight UTC of ``first`` to the end of ``last``, in time order."""
+    zone = ZoneInfo(timezone)
+
+    def offset(at: datetime) -> int:
+        delta = at.astimezone(zone).utcoffset()
+        return int(delta.total_seconds() * 1_000_000) if delta else 0
+
+    start = datetime.combine(first, time(0), UTC)
+    out = [(start, offset(start))]
+    day = start
+    end = datetime.combine(last + timedelta(days=1), time(0), UTC)
+    while day < end:
+        nxt = day + timedelta(days=1)
+        if offset(nxt) != out[-1][1]:
+            # The change happens in (lo, hi]; find its exact second.
+            lo, hi = int(day.timestamp()), int(nxt.timestamp())
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                changed = offset(datetime.fromtimestamp(mid, UTC)) != out[-1][1]
+                lo, hi = (lo, mid) if changed else (mid, hi)
+            at = datetime.fromtimestamp(hi, UTC)
+            out.append((at, offset(at)))
+        day = nxt
+    return out
+
+
+def local_date_in_range(
+    ts: ir.TimestampValue, timezone: str, first: date, last: date
+) -> ir.DateValue:
+    """The local calendar day of ``ts``, computed from the epoch and the zone's UTC offsets
+    between ``first`` and ``last`` (integer arithmetic, several times faster than a time
+    zone library call per row); instants outside that range take the general path."""
+    us = _epoch_us(ts)
+    offsets = utc_offsets(timezone, first, last)
+    if len(offsets) == 1 and offsets[0][1] == 0 and timezone in ("UTC", "Etc/UTC", "GMT"):
+        return _from_epoch_us(us).date()
+    branches = [(ts < at, off) for (at, _), (_, off) in zip(offsets[1:], offsets, strict=False)]
+    offset = (
+        ibis.cases(*branches, else_=offsets[-1][1]) if branches else ibis.literal(offsets[0][1])
+    )
+    fast = _from_epoch_us(us + offset).date()
+    lo = offsets[0][0]
+    hi = datetime.combine(last + timedelta(days=1), time(0), UTC)
+    return ibis.cases(((ts >= lo) & (ts < hi), fast), else_=local_date(ts, timezone))
