@@ -180,6 +180,7 @@ class Workspace:
         compare: str | None = None,
         use_cache: bool = True,
         today: date | None = None,
+        explain: bool = False,
     ) -> QueryResult:
         """A metric query with its resolved window and SQL (see :meth:`query`)."""
         request = QueryRequest.make(
@@ -194,11 +195,13 @@ class Workspace:
         cache = ResultCache(self.path / CACHE_DIR)
         with self.store(read_only=True) as store:
             key = cache_key(request, window, registry, self.settings, store.data_version())
-            if use_cache:
+            if use_cache and not explain:
                 hit = cache.get(key)
                 if hit is not None:
                     return QueryResult(request, window, hit, cached=True)
-            result = run_query(store.ibis, self.settings, registry, request, today=today)
+            result = run_query(
+                store.ibis, self.settings, registry, request, today=today, explain=explain
+            )
         if use_cache:
             cache.put(key, result.frame)
         return result

@@ -151,7 +151,7 @@ def query(
     ws = Workspace(workspace)
     result = ws.run_query(
         metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare,
-        use_cache=not (no_cache or explain),
+        use_cache=not no_cache, explain=explain,
     )  # fmt: skip
     registry = ws.registry()
     if explain:

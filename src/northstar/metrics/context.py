@@ -142,6 +142,15 @@ class Context:
             self._property_keys[table] = set(keys.to_pandas()["k"].dropna())
         return self._property_keys[table]
 
+    def missing_rates(self, currency: ir.StringColumn) -> list[str]:
+        """Currencies of ``currency`` (other than the workspace's) without any FX rate."""
+        home = self.settings.currency
+        values = currency.as_table().distinct()
+        col = values[values.columns[0]]
+        fx = self.backend.table("fx_rates")
+        lacking = values.filter(col != home, ~col.isin(fx.currency))
+        return sorted(str(v) for v in lacking.to_pandas().iloc[:, 0])
+
     def event_property_exists(self, key: str) -> bool:
         """Whether any event carries the property (a typo should be an error, not a
         breakdown where every row is "(none)")."""

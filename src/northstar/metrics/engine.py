@@ -39,7 +39,8 @@ class Engine:
     backend: IbisDuckDB
     settings: Settings
     registry: Registry
-    sql_log: list[tuple[str, str]] = field(default_factory=list)  # (metric, SQL) for --explain
+    explain: bool = False  # keep the SQL of every expression run (compiling costs time)
+    sql_log: list[tuple[str, str]] = field(default_factory=list)  # (metric, SQL)
 
     def context(self, window: Window, by: tuple[str, ...], where: str | None) -> Context:
         return Context(self.backend, self.settings, window, by, where)
@@ -83,7 +84,8 @@ class Engine:
         ctx = self.context(base_window, by, where)
         expr = self._compile(spec, ctx)
         assert expr is not None
-        self.sql_log.append((spec.id, str(self.backend.compile(expr))))
+        if self.explain:
+            self.sql_log.append((spec.id, str(self.backend.compile(expr))))
         df = expr.to_pandas()
         df = fill(df, base_window, ctx.keys, spec.empty)
         if daily:

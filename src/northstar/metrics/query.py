@@ -114,6 +114,7 @@ def run_query(
     request: QueryRequest,
     *,
     today: date,
+    explain: bool = False,
 ) -> QueryResult:
     window = resolve_window(
         request.grain,
@@ -123,7 +124,7 @@ def run_query(
         today=today,
     )
     specs = [registry.get(m) for m in request.metrics]
-    engine = Engine(backend, settings, registry)
+    engine = Engine(backend, settings, registry, explain=explain)
     frames = []
     wide = compare_window(window, request.compare) if request.compare else window
     for spec in specs:

@@ -34,9 +34,7 @@ def fx_rate(ctx: Context, t: ir.Table, currency: str, day: str) -> ir.Table:
     ``t[day]`` (the latest rate on or before that day; before the first rate, the first)."""
     home = ctx.settings.currency
     fx = ctx.table("fx_rates")
-    foreign = t.filter(t[currency] != home).select(currency).distinct().to_pandas()
-    known = set(fx.select("currency").distinct().to_pandas()["currency"])
-    missing = sorted(set(foreign[currency]) - known)
+    missing = ctx.missing_rates(t[currency])
     if missing:
         raise MetricError(
             f"no exchange rate into {home} for {', '.join(missing)}; import rates into "
