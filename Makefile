@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-metrics clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(VENV)/.installed-test
 ## make bench: import-speed benchmarks (see benchmarks/README.md)
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/import_speed.py
+
+## make bench-metrics: DAU, MAU and MRR through Northstar vs hand-written SQL (see benchmarks/README.md)
+bench-metrics: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/metric_speed.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,13 @@ build is redone. For each metric over the demo's year (2025-11-01 .. 2026-10-31)
 computes the values through ``Workspace.query(metric, grain, start, end, use_cache=False)``
 and through several hand-written DuckDB formulations, checks that they all agree (counts
 exactly, MRR to 1e-6), then times a warm-up plus ``--runs`` runs of each and reports the
-medians. The fastest hand formulation is the "best hand-written SQL" the ratio uses.
+medians. The fastest hand formulation is the "best hand-written SQL" the ratio uses;
+each formulation's own ratio is printed under it. Local days come from
+``CAST(timestamp AS DATE)`` in the session time zone (any zone) and, when the workspace is
+in UTC, also from the epoch (``make_timestamp(epoch_us(...))``), which skips ICU and is
+several times faster. ``--mrr-row-decimals 4`` makes the hand SQL round each subscription
+row's MRR to 4 decimals before summing, as Northstar's billing model does (the default;
+``--mrr-row-decimals -1`` turns the rounding off).
 
 Both sides pay the same fixed costs on every run: Northstar opens the store in each
 ``query`` call, so every hand-SQL run opens a fresh read-only ``duckdb.connect`` to the
@@ -41,6 +47,7 @@ DEFAULT_USERS = 64_000  # 60,000 users give ~18.9M events; 64,000 give ~20.0M
 DAYS, SEED, END = 365, 7, date(2026, 10, 31)  # the demo's data ends on END
 MARKER = "bench-build.json"
 MAU_WINDOW = 30  # days, the current one included
+UTC_ZONES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu")
 
 Rows = dict[date, float]  # period (the first day of a month for MRR) -> value
 
@@ -84,7 +91,9 @@ def _literal(value: str) -> str:
 class HandSQL:
     """The hand-written statements for one workspace and date range."""
 
-    def __init__(self, ws: Workspace, start: date, end: date) -> None:
+    def __init__(
+        self, ws: Workspace, start: date, end: date, *, mrr_row_decimals: int | None = None
+    ) -> None:
         s = ws.settings
         self.db, self.tz, self.start, self.end = str(ws.db_path), s.timezone, start, end
         if s.events.active_events:
@@ -105,6 +114,13 @@ class HandSQL:
         self.where = f"{active} AND timestamp >= {lo} AND timestamp < {hi}"
         self.where_mau = f"{active} AND timestamp >= {lo_mau} AND timestamp < {hi}"
         self.currency = _literal(s.currency)
+        self.mrr_row_decimals = mrr_row_decimals
+        # How a timestamp becomes its local day. CAST(TIMESTAMPTZ AS DATE) goes through ICU
+        # in the session time zone and works for every zone; in a UTC workspace the day can
+        # come from the epoch without ICU, which is several times faster on 20M rows.
+        self.days = {"CAST day": "CAST(timestamp AS DATE)"}
+        if s.timezone in UTC_ZONES:
+            self.days["UTC epoch day"] = "CAST(make_timestamp(epoch_us(timestamp)) AS DATE)"
 
     def calendar(self, first: date) -> str:
         return (
@@ -113,51 +129,48 @@ class HandSQL:
         )
 
     # DAU ---------------------------------------------------------------------------
-    def dau_view(self) -> str:
+    def dau_view(self, day: str) -> str:
         """Distinct persons per local day straight from the ``person_events`` view."""
         return f"""
 WITH cal AS ({self.calendar(self.start)}),
 dau AS (
-  SELECT CAST(timestamp AS DATE) AS day, count(DISTINCT {self.person}) AS n
+  SELECT {day} AS day, count(DISTINCT {self.person}) AS n
   FROM person_events WHERE {self.where} GROUP BY 1)
 SELECT cal.day, coalesce(dau.n, 0) FROM cal LEFT JOIN dau USING (day) ORDER BY 1"""
 
-    def dau_ids_first(self) -> str:
+    def dau_ids_first(self, day: str) -> str:
         """Distinct (id, day) pairs on ``events`` first, merged into persons afterwards."""
         return f"""
 WITH cal AS ({self.calendar(self.start)}),
-{self._person_days(self.where)},
+{self._person_days(self.where, day)},
 dau AS (SELECT day, count(*) AS n FROM pd GROUP BY 1)
 SELECT cal.day, coalesce(dau.n, 0) FROM cal LEFT JOIN dau USING (day) ORDER BY 1"""
 
-    def _person_days(self, where: str) -> str:
+    def _person_days(self, where: str, day: str) -> str:
         """CTE ``pd(person_id, day)``: each person's distinct active local days."""
-        person = (
-            "coalesce(m.person_id, ids.distinct_id)"
-            if self.person == "person_id"
-            else ("ids.distinct_id")
-        )
+        merged = self.person == "person_id"
+        person = "coalesce(m.person_id, ids.distinct_id)" if merged else "ids.distinct_id"
         return f"""
-ids AS (SELECT DISTINCT distinct_id, CAST(timestamp AS DATE) AS day FROM events WHERE {where}),
+ids AS (SELECT DISTINCT distinct_id, {day} AS day FROM events WHERE {where}),
 pd AS (
   SELECT DISTINCT {person} AS person_id, ids.day
   FROM ids LEFT JOIN _person_map m USING (distinct_id))"""
 
     # MAU ---------------------------------------------------------------------------
-    def mau_range_join(self) -> str:
+    def mau_range_join(self, day: str) -> str:
         """Each calendar day joined to the person-days of its 30-day window."""
         return f"""
 WITH cal AS ({self.calendar(self.start)}),
-{self._person_days(self.where_mau)}
+{self._person_days(self.where_mau, day)}
 SELECT cal.day, count(DISTINCT pd.person_id)
 FROM cal LEFT JOIN pd ON pd.day BETWEEN cal.day - {MAU_WINDOW - 1} AND cal.day
 GROUP BY 1 ORDER BY 1"""
 
-    def mau_window(self) -> str:
+    def mau_window(self, day: str) -> str:
         """count(DISTINCT) over a 30-day RANGE frame; calendar rows fill idle days."""
         return f"""
 WITH cal AS ({self.calendar(self.start)}),
-{self._person_days(self.where_mau)},
+{self._person_days(self.where_mau, day)},
 rows_ AS (SELECT day, person_id FROM pd UNION ALL SELECT day, NULL FROM cal),
 w AS (
   SELECT day, count(DISTINCT person_id) OVER (
@@ -165,12 +178,12 @@ w AS (
   FROM rows_)
 SELECT day, max(n) FROM w WHERE day >= DATE '{self.start}' GROUP BY 1 ORDER BY 1"""
 
-    def mau_running_sum(self) -> str:
+    def mau_running_sum(self, day: str) -> str:
         """+1 on each person-day, -1 at min(next active day, day + 30); a running sum."""
         first = self.start - timedelta(days=MAU_WINDOW - 1)
         return f"""
 WITH cal AS ({self.calendar(first)}),
-{self._person_days(self.where_mau)},
+{self._person_days(self.where_mau, day)},
 nx AS (SELECT day, lead(day) OVER (PARTITION BY person_id ORDER BY day) AS next_day FROM pd),
 deltas AS (
   SELECT day, 1 AS delta FROM nx
@@ -185,6 +198,11 @@ SELECT day, CAST(n AS BIGINT) FROM run WHERE day >= DATE '{self.start}' ORDER BY
     # MRR ---------------------------------------------------------------------------
     def _mrr_rows(self) -> str:
         """CTE ``r(sd, ed, mrr)``: each non-trial period's MRR in the workspace currency."""
+        mrr = f"""s.local * CASE WHEN s.currency = {self.currency} THEN 1.0
+                        ELSE coalesce(f.rate, fr.rate) END"""
+        places = self.mrr_row_decimals
+        if places is not None:  # round each row, then sum exactly
+            mrr = f"CAST(round({mrr}, {places}) AS DECIMAL(18, {places}))"
         return f"""
 first_rate AS (SELECT currency, arg_min(rate, date) AS rate FROM fx_rates GROUP BY 1),
 s AS (
@@ -195,8 +213,7 @@ s AS (
   FROM subscriptions WHERE status <> 'trialing'),
 r AS (
   SELECT s.sd, s.ed,
-         s.local * CASE WHEN s.currency = {self.currency} THEN 1.0
-                        ELSE coalesce(f.rate, fr.rate) END AS mrr
+         {mrr} AS mrr
   FROM s ASOF LEFT JOIN fx_rates f ON s.currency = f.currency AND s.sd >= f.date
   LEFT JOIN first_rate fr ON fr.currency = s.currency)"""
 
@@ -246,15 +263,16 @@ GRAIN = {"dau": "day", "mau": "day", "mrr": "month"}
 
 
 def formulations(hand: HandSQL) -> dict[str, dict[str, str]]:
-    return {
-        "dau": {"person_events view": hand.dau_view(), "ids first": hand.dau_ids_first()},
-        "mau": {
-            "range join": hand.mau_range_join(),
-            "window range frame": hand.mau_window(),
-            "running sum": hand.mau_running_sum(),
-        },
-        "mrr": {"range join": hand.mrr_range_join(), "running sum": hand.mrr_running_sum()},
-    }
+    """Every hand-written statement per metric, by name; they must all give the same rows."""
+    out: dict[str, dict[str, str]] = {"dau": {}, "mau": {}}
+    for label, day in hand.days.items():
+        out["dau"][f"person_events view, {label}"] = hand.dau_view(day)
+        out["dau"][f"ids first, {label}"] = hand.dau_ids_first(day)
+        out["mau"][f"range join, {label}"] = hand.mau_range_join(day)
+        out["mau"][f"window range frame, {label}"] = hand.mau_window(day)
+        out["mau"][f"running sum, {label}"] = hand.mau_running_sum(day)
+    out["mrr"] = {"range join": hand.mrr_range_join(), "running sum": hand.mrr_running_sum()}
+    return out
 
 
 def northstar_rows(ws: Workspace, metric: str, start: date, end: date) -> Rows:
@@ -311,8 +329,17 @@ def main() -> None:
     parser.add_argument(
         "--hand-only", action="store_true", help="time the hand-written SQL only (no Northstar)"
     )
+    parser.add_argument(
+        "--mrr-row-decimals",
+        type=int,
+        default=4,
+        help="round each subscription row's MRR to this many decimals before summing in the "
+        "hand SQL, as Northstar's billing model does (default 4; -1: no rounding)",
+    )
     args = parser.parse_args()
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if unknown := sorted(set(metrics) - set(METRICS)):
+        parser.error(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
     DATA.mkdir(exist_ok=True)
     path, info = build_workspace(args.users)
     ws = Workspace(path)
@@ -323,12 +350,18 @@ def main() -> None:
     )
     if not args.hand_only and not hasattr(ws, "query"):
         raise SystemExit("Workspace.query does not exist yet; run with --hand-only")
-    hand = HandSQL(ws, start, end)
+    hand = HandSQL(
+        ws,
+        start,
+        end,
+        mrr_row_decimals=None if args.mrr_row_decimals < 0 else args.mrr_row_decimals,
+    )
     candidates = formulations(hand)
     report: dict[str, Any] = {
         "workspace": {**info, "path": str(path)},
         "range": [str(start), str(end)],
         "runs": args.runs,
+        "mrr_row_decimals": args.mrr_row_decimals,
         "metrics": {},
     }
     print(
@@ -356,13 +389,16 @@ def main() -> None:
         )
         for name in queries:
             if name.startswith("hand: "):
-                print(f"{'':<8}{'':>13}{medians[name]:>12.3f}{'':>8}    {name}")
+                own = "" if ns is None else f"{ns / medians[name]:.2f}x"
+                label = name.removeprefix("hand: ")
+                print(f"{'':<8}{'':>13}{medians[name]:>12.3f}{own:>8}    {label}")
         report["metrics"][metric] = {
             "grain": GRAIN[metric],
             "northstar_s": ns,
             "hand_s": medians[best],
             "ratio": ratio,
             "best_hand": best.removeprefix("hand: "),
+            "medians_s": medians,
             "runs_s": times,
             "hand_sql": {name: " ".join(sql.split()) for name, sql in candidates[metric].items()},
         }
