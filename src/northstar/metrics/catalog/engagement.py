@@ -19,12 +19,8 @@ _ACTIVE = (
 )
 
 
-def dau(ctx: Context) -> ir.Table:
-    rows = ctx.active_events()
-    return ctx.by_period(rows, rows.person_id.nunique())
-
-
-def active_users(ctx: Context) -> ir.Table:
+def distinct_active(ctx: Context) -> ir.Table:
+    """Distinct active persons per period (DAU at day grain, active users at any grain)."""
     rows = ctx.active_events()
     return ctx.by_period(rows, rows.person_id.nunique())
 
@@ -38,7 +34,7 @@ def mau(ctx: Context) -> ir.Table:
 
 
 def stickiness(ctx: Context) -> ir.Table:
-    daily = dau(ctx)
+    daily = distinct_active(ctx)
     monthly = mau(ctx).rename(mau="value")
     keys = ["period", *ctx.keys]
     joined = daily.join(monthly, keys)
@@ -90,7 +86,7 @@ METRICS = [
     _metric(
         "dau", "Daily active users", "Distinct active users on the day. " + _ACTIVE,
         "count of distinct active users per day; over a week or month, the mean daily value",
-        unit=Unit.count, direction=Direction.higher, fn=dau, sources=("events",),
+        unit=Unit.count, direction=Direction.higher, fn=distinct_active, sources=("events",),
         rollup=Rollup.mean,
     ),
     _metric(
@@ -113,7 +109,7 @@ METRICS = [
         "active_users", "Active users",
         "Distinct active users in the calendar period (day, week, month, ...). " + _ACTIVE,
         "count of distinct users with an active event in the period",
-        unit=Unit.count, direction=Direction.higher, fn=active_users, sources=("events",),
+        unit=Unit.count, direction=Direction.higher, fn=distinct_active, sources=("events",),
 
     ),
     _metric(
