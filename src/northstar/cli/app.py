@@ -11,10 +11,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from northstar.cli import render
+from northstar.cli.options import WorkspaceOpt
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
 from northstar.settings import SETTINGS_FILE
-from northstar.workspace import ENV_VAR, Workspace
+from northstar.workspace import Workspace
 
 app = typer.Typer(
     help="Northstar: KPIs for product managers.",
@@ -23,12 +24,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace", "-w", envvar=ENV_VAR, help="Workspace folder (default: current folder)."
-    ),
-]
 _PROGRESS_BYTES = 20 * 1024 * 1024  # show a bar when the files are at least this big
 
 
