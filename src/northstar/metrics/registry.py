@@ -10,12 +10,21 @@ from pathlib import Path
 from northstar.errors import MetricDefinitionError, UnknownMetricError
 from northstar.metrics.spec import MetricSpec
 
+# Packages above the metric layer that add series metrics to the catalog (loaded lazily so
+# that imports point one way).
+EXTENSIONS: tuple[str, ...] = ("northstar.analyses.series",)
+
 
 def builtin_metrics() -> list[MetricSpec]:
     """Every catalog metric, in catalog order."""
+    import importlib
+
     from northstar.metrics.catalog import CATALOG
 
-    return list(CATALOG)
+    specs = list(CATALOG)
+    for module in EXTENSIONS:
+        specs.extend(importlib.import_module(module).METRICS)
+    return specs
 
 
 @dataclass

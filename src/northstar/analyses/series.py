@@ -1,0 +1,11 @@
+"""The catalog metrics that analyses contribute (sessions, retention rate, conversion rate...).
+
+The metric registry loads ``METRICS`` from here at run time, so the catalog holds them while
+imports still point one way (analyses → metrics).
+"""
+
+from __future__ import annotations
+
+from northstar.metrics.spec import MetricSpec
+
+METRICS: tuple[MetricSpec, ...] = ()
