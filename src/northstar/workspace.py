@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
@@ -240,6 +241,36 @@ class Workspace:
         start = shift_periods(first, Grain.month, -11)
         frame = self.query(ids, grain="month", start=start, end=last, today=today)
         return summaries(frame, registry.metrics)
+
+    # -- analyses ---------------------------------------------------------------
+    def retention(
+        self,
+        start_event: str = "$active",
+        return_event: str = "$active",
+        *,
+        period: str = "week",
+        periods: int = 8,
+        type: str = "recurring",
+        window: str = "calendar",
+        cumulative: bool = False,
+        by: str | None = None,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> RetentionTable:
+        """A retention table (``docs/analyses.md#retention``): cohorts of users by the
+        period of ``start_event`` from ``start`` to ``end``, and how many did
+        ``return_event`` k periods later. Events are names, ``"name where filter"`` or
+        ``$active`` (any active event)."""
+        request = RetentionRequest.make(
+            start_event, return_event, period=period, periods=periods, type=type,
+            window=window, cumulative=cumulative, by=by,
+        )  # fmt: skip
+        with self.store(read_only=True) as store:
+            return retention(
+                store.ibis, self.settings, request, start=start, end=end,
+                today=today or self.today(),
+            )  # fmt: skip
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -64,6 +64,11 @@ def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[val
     """Microseconds since 1970-01-01 UTC."""
 
 
+def epoch_us(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since 1970-01-01 UTC of an instant."""
+    return _epoch_us(ts)
+
+
 @ibis.udf.scalar.builtin(name="make_timestamp")
 def _from_epoch_us(us: dt.int64) -> dt.timestamp:
     """A wall-clock timestamp from microseconds since 1970-01-01."""

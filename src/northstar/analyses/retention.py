@@ -1,0 +1,298 @@
+"""Retention tables: cohorts by the period of a start event, counts of the users who come
+back with a return event k periods later (semantics: ``docs/analyses.md#retention``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends.duckdb import Backend as IbisDuckDB
+
+from northstar.analyses.common import Range, make_context
+from northstar.analyses.events import (
+    EventSpec,
+    apply_spec,
+    events_between,
+    person_days,
+    with_user_key,
+)
+from northstar.errors import QueryArgumentError
+from northstar.metrics.context import Context
+from northstar.metrics.functions import epoch_us
+from northstar.metrics.periods import Grain, shift_periods
+from northstar.settings import Settings
+
+MAX_PERIODS = 400
+_US_PER_DAY = 86_400 * 1_000_000
+# Rolling windows (``--window 24h``): period k is [anchor + k·L, anchor + (k+1)·L).
+ROLLING_DAYS = {Grain.day: 1, Grain.week: 7, Grain.month: 30}
+
+
+class CohortType(StrEnum):
+    recurring = "recurring"  # a user joins the cohort of every period with a start event
+    first_time = "first-time"  # only the cohort of their first start event ever
+
+
+class PeriodWindow(StrEnum):
+    calendar = "calendar"  # periods are calendar days/weeks/months in the workspace zone
+    rolling = "24h"  # periods are 24 h (7·24 h, 30·24 h) windows from the first start event
+
+
+@dataclass(frozen=True)
+class RetentionRequest:
+    start_event: EventSpec
+    return_event: EventSpec
+    period: Grain
+    periods: int
+    type: CohortType = CohortType.recurring
+    window: PeriodWindow = PeriodWindow.calendar
+    cumulative: bool = False
+    by: str | None = None
+
+    @classmethod
+    def make(
+        cls,
+        start_event: str | EventSpec = "$active",
+        return_event: str | EventSpec = "$active",
+        *,
+        period: str | Grain = "week",
+        periods: int = 8,
+        type: str = "recurring",
+        window: str = "calendar",
+        cumulative: bool = False,
+        by: str | None = None,
+    ) -> RetentionRequest:
+        if not 2 <= periods <= MAX_PERIODS:
+            raise QueryArgumentError(
+                f"--periods {periods}: a retention table needs 2 to {MAX_PERIODS} periods"
+            )
+        return cls(
+            _spec(start_event),
+            _spec(return_event),
+            Range.make(period, None, None, today=date.today()).grain,
+            periods,
+            _choice(CohortType, type, "--type"),
+            _choice(PeriodWindow, window, "--window"),
+            cumulative,
+            by or None,
+        )
+
+
+def _spec(value: str | EventSpec) -> EventSpec:
+    return value if isinstance(value, EventSpec) else EventSpec.parse(value)
+
+
+def _choice(enum: type[Any], value: str, option: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = "|".join(e.value for e in enum)
+        raise QueryArgumentError(f"{option} {value!r} is not one of {allowed}") from None
+
+
+@dataclass
+class Cohort:
+    start: date
+    size: int
+    counts: list[int]
+    percentages: list[float]
+    breakdown: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.breakdown is not None:
+            out["breakdown"] = self.breakdown
+        out.update(
+            start=self.start.isoformat(),
+            size=self.size,
+            counts=self.counts,
+            percentages=self.percentages,
+        )
+        return out
+
+
+@dataclass
+class RetentionTable:
+    request: RetentionRequest
+    first: date
+    last: date
+    cohorts: list[Cohort] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.request
+        return {
+            "start_event": r.start_event.label,
+            "return_event": r.return_event.label,
+            "period": r.period.value,
+            "periods": r.periods,
+            "type": r.type.value,
+            "window": r.window.value,
+            "cumulative": r.cumulative,
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            **({"by": r.by} if r.by else {}),
+            "cohorts": [c.to_dict() for c in self.cohorts],
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """One row per cohort and period k (for CSV and tables)."""
+        rows = [
+            {
+                **({"breakdown": c.breakdown} if c.breakdown is not None else {}),
+                "start": c.start,
+                "size": c.size,
+                "k": k,
+                "count": n,
+                "percentage": p,
+            }
+            for c in self.cohorts
+            for k, (n, p) in enumerate(zip(c.counts, c.percentages, strict=True))
+        ]
+        return pd.DataFrame(rows)
+
+
+def retention(
+    backend: IbisDuckDB,
+    settings: Settings,
+    request: RetentionRequest,
+    *,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    today: date,
+) -> RetentionTable:
+    """The retention table of cohorts whose start event falls in ``start``..``end``."""
+    rng = Range.make(request.period, start, end, today=today)
+    grain, n = request.period, request.periods
+    last_cohort = _period_start(rng.last, grain, settings)
+    reach = min(today, shift_periods(last_cohort, grain, n) - timedelta(days=1))
+    if request.window is PeriodWindow.rolling:
+        reach = min(today, rng.last + timedelta(days=ROLLING_DAYS[grain] * n))
+    ctx = make_context(backend, settings, rng, reach=reach)
+    if request.window is PeriodWindow.calendar:
+        cohorts, returns = _calendar(ctx, request, rng, reach)
+    else:
+        cohorts, returns = _rolling(ctx, request, rng, reach)
+    cohorts = with_user_key(ctx, cohorts, request.by)
+    sizes = cohorts.group_by(["key", "cohort"]).aggregate(size=ibis._.count()).to_pandas()
+    joined = cohorts.join(returns, "person_id")
+    joined = joined.mutate(k=_k(joined, request))
+    joined = joined.filter(joined.k >= 1, joined.k < n)
+    if request.cumulative:
+        best = joined.group_by(["key", "cohort", "person_id"]).aggregate(k=joined.k.max())
+        hits = best.group_by(["key", "cohort", "k"]).aggregate(n=ibis._.count())
+    else:
+        hits = joined.group_by(["key", "cohort", "k"]).aggregate(n=joined.person_id.nunique())
+    return _table(request, rng, settings, sizes, hits.to_pandas())
+
+
+def _k(joined: ir.Table, request: RetentionRequest) -> ir.IntegerValue:
+    """The period index of a return relative to its cohort (negative: before it)."""
+    grain = request.period
+    if request.window is PeriodWindow.rolling:
+        length = ROLLING_DAYS[grain] * _US_PER_DAY
+        elapsed = epoch_us(joined.rts) - epoch_us(joined.anchor)
+        # Floor division; a return before the anchor gets -1 and is dropped.
+        return ibis.ifelse(elapsed >= 0, elapsed // length, -1)
+    if grain is Grain.month:
+        return joined.rperiod.delta(joined.cohort, unit="month")
+    days = joined.rperiod.delta(joined.cohort, unit="day")
+    return days // 7 if grain is Grain.week else days
+
+
+def _period_start(day: date, grain: Grain, settings: Settings) -> date:
+    from northstar.metrics.periods import period_start
+
+    return period_start(day, grain, settings.week_start.value)
+
+
+def _calendar(
+    ctx: Context, request: RetentionRequest, rng: Range, reach: date
+) -> tuple[ir.Table, ir.Table]:
+    grain = request.period
+    first_time = request.type is CohortType.first_time
+    starts = person_days(ctx, request.start_event, None if first_time else rng.first, rng.last)
+    if first_time:
+        firsts = starts.group_by("person_id").aggregate(day=starts.day.min())
+        firsts = firsts.filter(firsts.day >= rng.first)
+        cohorts = firsts.select("person_id", cohort=ctx.period(firsts.day, grain))
+    else:
+        cohorts = starts.select("person_id", cohort=ctx.period(starts.day, grain)).distinct()
+    first_cohort = _period_start(rng.first, grain, ctx.settings)
+    back = person_days(ctx, request.return_event, first_cohort, reach)
+    returns = back.select("person_id", rperiod=ctx.period(back.day, grain)).distinct()
+    return cohorts, returns
+
+
+def _rolling(
+    ctx: Context, request: RetentionRequest, rng: Range, reach: date
+) -> tuple[ir.Table, ir.Table]:
+    grain = request.period
+    first_time = request.type is CohortType.first_time
+    starts = apply_spec(
+        ctx, events_between(ctx, None if first_time else rng.first, rng.last), request.start_event
+    )
+    starts = starts.select("person_id", "timestamp")
+    if first_time:
+        anchors = starts.group_by("person_id").aggregate(anchor=starts.timestamp.min())
+        anchors = anchors.mutate(day=ctx.local_date(anchors.anchor))
+        anchors = anchors.filter(anchors.day >= rng.first)
+        cohorts = anchors.select("person_id", "anchor", cohort=ctx.period(anchors.day, grain))
+    else:
+        starts = starts.mutate(cohort=ctx.period(ctx.local_date(starts.timestamp), grain))
+        cohorts = starts.group_by(["person_id", "cohort"]).aggregate(anchor=starts.timestamp.min())
+    back = apply_spec(ctx, events_between(ctx, rng.first, reach), request.return_event)
+    back = back.select("person_id", rts=back.timestamp).distinct()
+    return cohorts, back
+
+
+def _table(
+    request: RetentionRequest,
+    rng: Range,
+    settings: Settings,
+    sizes: pd.DataFrame,
+    hits: pd.DataFrame,
+) -> RetentionTable:
+    grain, n = request.period, request.periods
+    found: dict[tuple[str, date], dict[int, int]] = {}
+    for row in hits.to_dict("records"):
+        found.setdefault((str(row["key"]), _as_date(row["cohort"])), {})[int(row["k"])] = int(
+            row["n"]
+        )
+    size_of = {
+        (str(r["key"]), _as_date(r["cohort"])): int(r["size"]) for r in sizes.to_dict("records")
+    }
+    keys = sorted({k for k, _ in size_of})
+    if request.by is None:
+        keys = ["all"]
+        # Every period of the range is a row, empty ones included.
+        day = _period_start(rng.first, grain, settings)
+        while day <= rng.last:
+            size_of.setdefault(("all", day), 0)
+            day = shift_periods(day, grain, 1)
+    table = RetentionTable(request, rng.first, rng.last)
+    for key in keys:
+        for (k_, cohort), size in sorted(size_of.items()):
+            if k_ != key:
+                continue
+            observable = sum(1 for k in range(n) if shift_periods(cohort, grain, k) <= rng.today)
+            by_k = found.get((key, cohort), {})
+            counts = [size] + [by_k.get(k, 0) for k in range(1, observable)]
+            if request.cumulative:
+                # "On or after": users whose last return is in period k or later.
+                counts = [size] + [
+                    sum(v for j, v in by_k.items() if j >= k) for k in range(1, observable)
+                ]
+            percentages = [round(100.0 * c / size, 2) if size else 0.0 for c in counts]
+            table.cohorts.append(
+                Cohort(cohort, size, counts, percentages, None if request.by is None else key)
+            )
+    return table
+
+
+def _as_date(value: Any) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
