@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
@@ -268,6 +269,30 @@ class Workspace:
         )  # fmt: skip
         with self.store(read_only=True) as store:
             return retention(
+                store.ibis, self.settings, request, start=start, end=end,
+                today=today or self.today(),
+            )  # fmt: skip
+
+    def funnel(
+        self,
+        steps: Sequence[str],
+        *,
+        window: str | timedelta = "14d",
+        mode: str = "ordered",
+        exclude: Sequence[str] = (),
+        by: str | None = None,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> FunnelResult:
+        """A funnel (``docs/analyses.md#funnels``) of users whose first step falls in
+        ``start``..``end``: per step the users who got there within ``window`` (e.g.
+        ``14d``, ``30m``), conversion from the first and previous step, time to convert."""
+        request = FunnelRequest.make(
+            list(steps), window=window, mode=mode, exclude=list(exclude), by=by
+        )
+        with self.store(read_only=True) as store:
+            return funnel(
                 store.ibis, self.settings, request, start=start, end=end,
                 today=today or self.today(),
             )  # fmt: skip
