@@ -18,7 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
+from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
+from northstar.analyses.stickiness import Stickiness, stickiness
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
@@ -295,6 +297,41 @@ class Workspace:
             return funnel(
                 store.ibis, self.settings, request, start=start, end=end,
                 today=today or self.today(),
+            )  # fmt: skip
+
+    def lifecycle(
+        self,
+        event: str = "$active",
+        *,
+        grain: str = "week",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> Lifecycle:
+        """Per period: users who are new, returning, resurrecting, and (as a negative count)
+        went dormant (``docs/analyses.md#lifecycle``)."""
+        with self.store(read_only=True) as store:
+            return lifecycle(
+                store.ibis, self.settings, event, grain=grain, start=start, end=end,
+                today=today or self.today(),
+            )  # fmt: skip
+
+    def stickiness(
+        self,
+        event: str = "$active",
+        *,
+        grain: str = "day",
+        cumulative: bool = False,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> Stickiness:
+        """Users by the number of periods of the range in which they did ``event``
+        (``cumulative``: k or more), ``docs/analyses.md#stickiness``."""
+        with self.store(read_only=True) as store:
+            return stickiness(
+                store.ibis, self.settings, event, grain=grain, cumulative=cumulative,
+                start=start, end=end, today=today or self.today(),
             )  # fmt: skip
 
     def sql(self, query: str) -> pa.Table:
