@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from northstar.cli import render
+from northstar.cli import analyses, render
 from northstar.cli.options import WorkspaceOpt
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
@@ -182,6 +182,9 @@ def scorecard(workspace: WorkspaceOpt = None) -> None:
     render.headline(kpis, ws.settings.currency)
     render.tables(ws.tables())
     render.incidents(ws.incidents())
+
+
+analyses.register(app)
 
 
 def main() -> None:
