@@ -66,6 +66,26 @@ class EventSettings(_Section):
     )
 
 
+class FeatureSettings(_Section):
+    """How the feature adoption report flags features (see docs/analyses.md)."""
+
+    promote_max_adoption: float = Field(
+        default=0.2, gt=0, le=1,
+        description="A feature used by fewer than this share of active users, but often by "
+        "those who use it, is flagged 'promote'.",
+    )  # fmt: skip
+    promote_min_frequency_ratio: float = Field(
+        default=1.5, gt=0,
+        description="'Often' for 'promote': adopters use it on at least this many times as "
+        "many days per week as the median feature's adopters.",
+    )  # fmt: skip
+    rethink_max_adoption: float = Field(
+        default=0.05, gt=0, le=1,
+        description="A feature used by fewer than this share of active users (and not "
+        "promoted) is flagged 'rethink'.",
+    )  # fmt: skip
+
+
 class SessionSettings(_Section):
     """How sessions are cut when events carry no ``session_id``."""
 
@@ -129,6 +149,9 @@ class Settings(_Section):
     )
     events: EventSettings = Field(default_factory=EventSettings, description="Activity.")
     sessions: SessionSettings = Field(default_factory=SessionSettings, description="Sessions.")
+    features: FeatureSettings = Field(
+        default_factory=FeatureSettings, description="Feature adoption report."
+    )
     revenue: RevenueSettings = Field(default_factory=RevenueSettings, description="Revenue.")
 
     @field_validator("timezone")

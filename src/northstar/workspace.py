@@ -17,6 +17,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from northstar.analyses.features import (
+    FEATURES_FILE,
+    Feature,
+    FeatureReport,
+    feature_report,
+    load_features,
+)
 from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
 from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
@@ -332,6 +339,26 @@ class Workspace:
             return stickiness(
                 store.ibis, self.settings, event, grain=grain, cumulative=cumulative,
                 start=start, end=end, today=today or self.today(),
+            )  # fmt: skip
+
+    def features(self) -> list[Feature]:
+        """The features declared in ``features.yaml``."""
+        return load_features(self.path / FEATURES_FILE)
+
+    def feature_report(
+        self,
+        *,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> FeatureReport:
+        """Per declared feature: adoption rate, usage frequency, week-4 retention of
+        adopters vs other active users, and the promote/rethink flags."""
+        features = self.features()
+        with self.store(read_only=True) as store:
+            return feature_report(
+                store.ibis, self.settings, features, start=start, end=end,
+                today=today or self.today(),
             )  # fmt: skip
 
     def sql(self, query: str) -> pa.Table:

@@ -92,6 +92,17 @@ def stickiness(
     show.stickiness(result, fmt)
 
 
+def features(
+    workspace: WorkspaceOpt = None,
+    start: Start = None,
+    end: End = None,
+    fmt: Format = "table",
+) -> None:
+    """Feature adoption report for the features declared in features.yaml."""
+    show.check_format(fmt)
+    show.features(Workspace(workspace).feature_report(start=start, end=end), fmt)
+
+
 def register(app: typer.Typer) -> None:
-    for command in (retention, funnel, lifecycle, stickiness):
+    for command in (retention, funnel, lifecycle, stickiness, features):
         app.command()(command)

@@ -10,6 +10,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from northstar.analyses.features import FeatureReport
 from northstar.analyses.funnel import FunnelResult, Step
 from northstar.analyses.lifecycle import Lifecycle
 from northstar.analyses.retention import RetentionTable
@@ -127,6 +128,33 @@ def stickiness(result: Stickiness, fmt: str) -> None:
         bar = "█" * round(30 * h["users"] / top)
         table.add_row(str(h["active_periods"]), f"{h['users']:,}", Text(bar, style="cyan"))
     console.print(table)
+
+
+def features(result: FeatureReport, fmt: str) -> None:
+    if emit(result, fmt):
+        return
+    table = Table(title=f"Feature adoption, {result.first} to {result.last}", title_justify="left")
+    for name in ("feature", "adopters", "adoption", "uses", "days/wk", "wk-4 ret.",
+                 "others", "flag"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("feature", "flag") else "right")
+    for f in result.features:
+        flag = {"promote": "[green]promote[/]", "rethink": "[red]rethink[/]"}.get(f.flag or "", "")
+        table.add_row(
+            f.name + ("*" if f.start != result.first else ""),
+            f"{f.adopters:,}",
+            _pct(f.adoption_rate),
+            "–" if f.uses_per_adopter is None else f"{f.uses_per_adopter:.1f}",
+            "–" if f.days_per_week is None else f"{f.days_per_week:.2f}",
+            _pct(f.week4_retention_adopters),
+            _pct(f.week4_retention_others),
+            flag,
+        )
+    console.print(table)
+    console.print(
+        "[dim]uses and days/wk: per adopter; wk-4 ret.: active 28–34 days after first use "
+        "(others: after their first active day); * counted from its release. promote: few "
+        "use it, but those who do use it often; rethink: barely used.[/]"
+    )
 
 
 def _pct(value: float | None) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from importlib import resources
 
+from northstar.analyses.features import FEATURES_FILE
 from northstar.demo import DemoProduct, generate
+from northstar.demo.features import CORE_FEATURE, FEATURES
 from northstar.ingest import ImportSummary, import_table
 from northstar.store import Store
 from northstar.workspace import Workspace
@@ -23,11 +26,31 @@ def record_incidents(store: Store, product: DemoProduct) -> None:
 
 
 def install_example_metrics(ws: Workspace) -> None:
-    """Put the shipped example custom metrics (community) in the workspace's metrics/."""
+    """Put the shipped example custom metrics (community, analyses) in metrics/."""
     source = resources.files("northstar.metrics") / "examples" / "community.yaml"
     target = ws.path / "metrics" / "community.yaml"
     target.parent.mkdir(exist_ok=True)
     target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    source = resources.files("northstar.analyses") / "examples" / "behaviour.yaml"
+    target = ws.path / "metrics" / "behaviour.yaml"
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def install_features(ws: Workspace, product: DemoProduct) -> None:
+    """Declare the demo's features (``features.yaml``) for the feature adoption report."""
+    days = (product.end - product.start).days + 1
+    lines = ["# The demo product's features (northstar features; docs/analyses.md).", "features:"]
+    for feature in FEATURES:
+        if feature.community or feature.event == FEATURES[CORE_FEATURE].event:
+            continue
+        fid = feature.event.rsplit("_", 1)[0]
+        lines.append(f"  - id: {fid}")
+        lines.append(f"    name: {fid.replace('_', ' ').capitalize()}")
+        lines.append(f"    event: {feature.event}")
+        if feature.release is not None:
+            released = product.start + timedelta(days=round(feature.release * days))
+            lines.append(f"    released: {released.isoformat()}")
+    (ws.path / FEATURES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
@@ -43,4 +66,5 @@ def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[Import
                 import_table(store, name, table, source=f"demo(seed={seed})", timezone="UTC")
             )
         record_incidents(store, product)
+    install_features(ws, product)
     return summaries

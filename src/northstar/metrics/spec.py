@@ -7,6 +7,7 @@ context to an Ibis expression.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -171,7 +172,12 @@ class MetricSpec:
         """A stable text describing the computation, for cache keys."""
         d = self.definition
         if isinstance(d, BuiltinDefinition):
-            body = f"{d.fn.__module__}.{d.fn.__qualname__}"
+            fn = d.fn
+            if isinstance(fn, functools.partial):  # a YAML analysis kind: its parameters too
+                args = sorted(fn.keywords.items())
+                body = f"{fn.func.__module__}.{fn.func.__qualname__}{fn.args!r}{args!r}"
+            else:
+                body = f"{fn.__module__}.{fn.__qualname__}"
         elif isinstance(d, DerivedDefinition) and d.make is not None:
             body = f"{d.make.__module__}.{d.make.__qualname__}"
         else:

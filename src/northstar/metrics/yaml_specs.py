@@ -7,6 +7,7 @@ and what is wrong; a broken metric is left out and the others still load.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from northstar.errors import MetricDefinitionError
 from northstar.metrics import derived, filters
 from northstar.metrics.spec import (
     Aggregation,
+    BuiltinDefinition,
     Category,
     DerivedDefinition,
     Direction,
@@ -31,6 +33,8 @@ from northstar.metrics.spec import (
 from northstar.store.schema import TABLES
 
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+# Kinds computed by the analyses package (loaded lazily: imports point one way).
+ANALYSIS_KINDS = ("retention", "funnel", "feature_adoption")
 
 
 class MetricEntry(BaseModel):
@@ -42,11 +46,13 @@ class MetricEntry(BaseModel):
     title: str | None = None
     description: str = Field(min_length=1)
     formula: str | None = None
-    unit: Unit = Unit.count
+    unit: Unit | None = None  # default: count; rate for the analysis kinds
     direction: Direction = Direction.higher
     category: Category = Category.custom
     perspective: Perspective = Perspective.customer
-    kind: Literal["simple", "ratio", "derived", "rolling"]
+    kind: Literal[
+        "simple", "ratio", "derived", "rolling", "retention", "funnel", "feature_adoption"
+    ]
     # simple / rolling
     table: str | None = None
     aggregation: Aggregation | None = None
@@ -61,6 +67,20 @@ class MetricEntry(BaseModel):
     # derived
     expression: str | None = None
     rollup: Rollup | None = None
+    # retention (docs/analyses.md): cohort of start_event in P, share doing return_event
+    # in P + offset
+    start_event: str | None = None
+    return_event: str | None = None
+    offset: int | None = Field(default=None, ge=1, le=366)
+    cohort: Literal["first-time", "recurring"] | None = None
+    # funnel: conversion rate by the period users entered
+    steps: list[str] | None = None
+    window: str | None = None
+    mode: Literal["ordered", "strict", "unordered"] | None = None
+    # feature_adoption: users of the feature / active users
+    event: str | None = None
+    where: str | None = None
+    released: date | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> MetricEntry:
@@ -69,6 +89,9 @@ class MetricEntry(BaseModel):
             "rolling": ("table", "aggregation", "window_days"),
             "ratio": ("numerator", "denominator"),
             "derived": ("expression",),
+            "retention": ("start_event",),
+            "funnel": ("steps",),
+            "feature_adoption": ("event",),
         }[self.kind]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:
@@ -83,7 +106,15 @@ class MetricEntry(BaseModel):
             filters.names(text)  # raises on a filter that does not parse
         if self.expression is not None:
             derived.refs(self.expression)
+        if self.kind in ANALYSIS_KINDS:
+            self._analysis_function()  # parses events, steps and the window now
         return self
+
+    def _analysis_function(self) -> Any:
+        import importlib
+
+        module = importlib.import_module("northstar.analyses.behaviour_metrics")
+        return module.definition(self.kind, self.model_dump())
 
     def to_spec(self, origin: str) -> MetricSpec:
         definition: Any
@@ -108,6 +139,9 @@ class MetricEntry(BaseModel):
             assert self.numerator and self.denominator
             definition = RatioDefinition(self.numerator, self.denominator)
             empty = None
+        elif self.kind in ANALYSIS_KINDS:
+            definition = BuiltinDefinition(self._analysis_function())
+            empty = None
         else:
             assert self.expression
             definition = DerivedDefinition(self.expression)
@@ -117,12 +151,14 @@ class MetricEntry(BaseModel):
             title=self.title or self.id.replace("_", " ").capitalize(),
             description=self.description,
             formula=self.formula or _formula(self),
-            unit=self.unit,
+            unit=self.unit or (Unit.rate if self.kind in ANALYSIS_KINDS else Unit.count),
             direction=self.direction,
             category=self.category,
             perspective=self.perspective,
             definition=definition,
-            sources=(self.table,) if self.table else (),
+            sources=(self.table,)
+            if self.table
+            else (("events",) if self.kind in ANALYSIS_KINDS else ()),
             rollup=rollup,
             empty=empty,
             origin=origin,
@@ -130,6 +166,17 @@ class MetricEntry(BaseModel):
 
 
 def _formula(entry: MetricEntry) -> str:
+    if entry.kind == "retention":
+        k = entry.offset or 1
+        return (
+            f"users who did {entry.start_event} in P and {entry.return_event or '$active'} "
+            f"in P+{k} / users who did {entry.start_event} in P"
+        )
+    if entry.kind == "funnel":
+        steps = " → ".join(entry.steps or [])
+        return f"users completing {steps} within {entry.window or '14d'} / users entering in P"
+    if entry.kind == "feature_adoption":
+        return f"users who did {entry.event} in P / active users in P"
     if entry.kind == "ratio":
         return f"{entry.numerator} / {entry.denominator}"
     if entry.kind == "derived":
