@@ -6,7 +6,7 @@ imports still point one way (analyses → metrics).
 
 from __future__ import annotations
 
-from northstar.analyses import behaviour_metrics
+from northstar.analyses import behaviour_metrics, session_metrics
 from northstar.metrics.spec import MetricSpec
 
-METRICS: tuple[MetricSpec, ...] = (*behaviour_metrics.METRICS,)
+METRICS: tuple[MetricSpec, ...] = (*session_metrics.METRICS, *behaviour_metrics.METRICS)
