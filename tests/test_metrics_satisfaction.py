@@ -407,3 +407,41 @@ def test_demo_ticket_resolution_time_and_count_match_pandas(demo: Workspace) -> 
         check_names=False,
         check_index_type=False,
     )
+
+
+def test_csat_margin_of_error_is_the_adjusted_wald_half_width(ws: Workspace) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    add_responses(
+        ws,
+        [
+            # April, 1-5: 5, 4, 3, 2, 5 → n = 5, satisfied (4-5) = 3.
+            *[
+                ("csat", f"2026-04-{d:02d}T10:00:00", s, 1, 5)
+                for d, s in zip(range(1, 6), [5, 4, 3, 2, 5], strict=True)
+            ],
+            # June: five satisfied answers out of five.
+            *[("csat", f"2026-06-{d:02d}T10:00:00", 4 + d % 2, 1, 5) for d in range(1, 6)],
+            ("nps", "2026-04-20T10:00:00", 0, 0, 10),  # another survey
+        ],
+    )
+    # z = 1.959964, z² = 3.841459. April: n′ = 5 + 3.841459 = 8.841459,
+    # p′ = (3 + 1.920729) / 8.841459 = .556552; p′(1 − p′) = .246802; / n′ = .027914;
+    # √ = .167076; × z = .327462 → low .556552 − .327462 = .229090, high .884014.
+    # June: p′ = (5 + 1.920729) / 8.841459 = .782759; p′(1 − p′) = .170047; / n′ = .019233;
+    # √ = .138684; × z = .271814 → low .510945, high 1.054573 clipped to 1.
+    margin, low, high = (monthly(ws, m) for m in ("csat_margin", "csat_low", "csat_high"))
+    assert margin[APRIL] == pytest.approx(0.327462, abs=1e-5)
+    assert low[APRIL] == pytest.approx(0.229090, abs=1e-5)
+    assert high[APRIL] == pytest.approx(0.884014, abs=1e-5)
+    assert margin[JUNE] == pytest.approx(0.271814, abs=1e-5)
+    assert low[JUNE] == pytest.approx(0.510945, abs=1e-5)
+    assert high[JUNE] == 1.0
+    assert margin[MAY] is None and low[MAY] is None and high[MAY] is None
+    assert monthly(ws, "csat_responses") == {MARCH: 0.0, APRIL: 5.0, MAY: 0.0, JUNE: 5.0}
+    assert monthly(ws, "csat") == pytest.approx({MARCH: None, APRIL: 0.6, MAY: None, JUNE: 1.0})
+    # The same interval from statsmodels (Agresti-Coull), computed independently.
+    for month, (satisfied, n) in ((APRIL, (3, 5)), (JUNE, (5, 5))):
+        lo, hi = proportion_confint(satisfied, n, alpha=0.05, method="agresti_coull")
+        assert low[month] == pytest.approx(lo, abs=1e-9)
+        assert high[month] == pytest.approx(min(hi, 1.0), abs=1e-9)

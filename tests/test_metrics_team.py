@@ -307,3 +307,42 @@ def test_demo_bug_backlog_and_flows_match_pandas(demo: Workspace) -> None:
         expected[m] = float(((created <= last) & ~(resolved <= last)).sum())
     backlog = _demo(demo, "bug_backlog")
     assert {m: backlog[m] for m in months} == expected
+
+
+def test_team_enps_counts_promoters_minus_detractors_on_0_10_answers(ws: Workspace) -> None:
+    rows = [
+        # (survey, responded_at UTC, score, scale_min, scale_max, team)
+        ("team", "2026-03-31T21:00:00", 9, 0, 10, "A"),  # 23:00 on 31 March in Paris → March
+        ("team", "2026-03-31T23:30:00", 3, 0, 10, "B"),  # 01:30 on 1 April in Paris → April
+        ("team", "2026-04-02T09:00:00", 10, 0, 10, "A"),
+        ("team", "2026-04-02T09:10:00", 9, 0, 10, "A"),
+        ("team", "2026-04-02T09:20:00", 8, 0, 10, "B"),
+        ("team", "2026-04-02T09:30:00", 7, 0, 10, "B"),
+        ("team", "2026-04-02T09:40:00", 6, 0, 10, "A"),
+        ("team", "2026-04-02T09:50:00", 5, 1, 5, "A"),  # a 1-5 question: not in the eNPS
+        ("nps", "2026-04-02T10:00:00", 0, 0, 10, "A"),  # another survey
+        ("team", "2026-05-02T09:00:00", 4, 1, 5, "A"),  # May: only a 1-5 answer
+    ]
+    ws.import_arrow(
+        "survey_responses",
+        pa.table(
+            {
+                "response_id": [f"r{i}" for i in range(len(rows))],
+                "survey": [r[0] for r in rows],
+                "respondent_id": [f"m{i}" for i in range(len(rows))],
+                "responded_at": pa.array([at(r[1]) for r in rows], TS),
+                "score": [float(r[2]) for r in rows],
+                "scale_min": [float(r[3]) for r in rows],
+                "scale_max": [float(r[4]) for r in rows],
+                "properties": [json.dumps({"team": r[5]}) for r in rows],
+            }
+        ),
+    )
+    # March: one promoter of 1 → 100. April (0-10 answers): 3, 10, 9, 8, 7, 6 → n = 6,
+    # promoters 2, detractors 2 (3 and 6) → 0. May: no 0-10 answer → no value.
+    assert monthly(ws, "team_enps") == {MARCH: 100.0, APRIL: 0.0, MAY: None}
+    assert monthly(ws, "team_enps_responses") == {MARCH: 1.0, APRIL: 6.0, MAY: 0.0}
+    # By team in April: A 10, 9, 6 → (2 − 1)/3 = 33.33; B 3, 8, 7 → (0 − 1)/3 = −33.33.
+    cells = by_team(ws, "team_enps")
+    april = {key[1]: v for key, v in cells.items() if isinstance(key, tuple) and key[0] == APRIL}
+    assert april == pytest.approx({"A": 100 / 3, "B": -100 / 3})

@@ -31,6 +31,8 @@ from northstar.analyses.stickiness import Stickiness, stickiness
 from northstar.errors import QueryError, WorkspaceError
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
+from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
+from northstar.metrics.feedback import Feedback, feedback
 from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
 from northstar.metrics.periods import Grain, resolve_window, shift_periods, today_in
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
@@ -359,6 +361,44 @@ class Workspace:
             return feature_report(
                 store.ibis, self.settings, features, start=start, end=end,
                 today=today or self.today(),
+            )  # fmt: skip
+
+    # -- customers: revenue cohorts and survey comments (docs/metrics.md) -------------
+    def ltv_cohorts(
+        self,
+        *,
+        grain: str = "month",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        today: date | None = None,
+    ) -> RevenueCohorts:
+        """Observed LTV: per acquisition cohort (customers by the period they first paid,
+        ``start``..``end``), its size and the cumulative revenue per customer k = 0, 1, ...
+        periods later, in the workspace currency (``metrics/cohorts.py``)."""
+        with self.store(read_only=True) as store:
+            return revenue_cohorts(
+                store.ibis, self.settings, grain=grain, start=start, end=end,
+                today=today or self.today(),
+            )  # fmt: skip
+
+    def feedback(
+        self,
+        kind: str = "nps",
+        *,
+        group: str | None = None,
+        start: str | date | None = None,
+        end: str | date | None = None,
+        where: str | None = None,
+        limit: int = 50,
+        today: date | None = None,
+    ) -> Feedback:
+        """The comments of a survey (nps, csat, ces, uss, team), newest first, each with its
+        score, respondent, time and group; ``group`` keeps promoters, passives or
+        detractors only (``metrics/feedback.py``)."""
+        with self.store(read_only=True) as store:
+            return feedback(
+                store.ibis, self.settings, kind=kind, group=group, start=start, end=end,
+                where=where, limit=limit, today=today or self.today(),
             )  # fmt: skip
 
     def sql(self, query: str) -> pa.Table:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from northstar.cli import analyses, render
+from northstar.cli import analyses, cohorts, feedback, render
 from northstar.cli.options import WorkspaceOpt
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
@@ -185,6 +185,8 @@ def scorecard(workspace: WorkspaceOpt = None) -> None:
 
 
 analyses.register(app)
+cohorts.register(app)  # ltv-cohorts
+feedback.register(app)  # survey comments
 
 
 def main() -> None:

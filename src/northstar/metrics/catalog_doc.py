@@ -29,7 +29,9 @@ list, `northstar metrics show ID` one metric in full). The conventions that appl
   computed over the period, the value at its end, or the mean of the days.
 
 Behavioural analyses (retention tables, funnels, lifecycle, stickiness histogram,
-sessions, feature adoption) are separate commands. Custom metrics are declared in YAML:
+sessions, feature adoption) are separate commands, and so are the observed LTV by
+acquisition cohort (`northstar ltv-cohorts`) and the comments behind a survey score
+(`northstar feedback`, the catalog's `feedback`). Custom metrics are declared in YAML:
 see [metrics.md](metrics.md).
 """
 

@@ -195,10 +195,17 @@ def _orders(ctx: Context) -> ir.Table:
     return ctx.segment(orders, "orders")
 
 
+def revenue_items(ctx: Context) -> ir.Table:
+    """Every revenue item of the window (subscription invoices and orders): the keys,
+    ``customer_id``, ``day`` (local date) and ``amount_home`` (workspace currency). The
+    ``revenue`` metric sums them; the LTV cohort table (``metrics/cohorts.py``) too."""
+    cols = [*ctx.keys, "customer_id", "day", "amount_home"]
+    parts = [t.select(*cols) for t in (_invoices(ctx), _orders(ctx))]
+    return parts[0].union(parts[1])
+
+
 def revenue(ctx: Context) -> ir.Table:
-    keys = ctx.keys
-    parts = [t.select(*keys, "day", "amount_home") for t in (_invoices(ctx), _orders(ctx))]
-    both = parts[0].union(parts[1])
+    both = revenue_items(ctx)
     return ctx.by_period(both, both.amount_home.sum())
 
 

@@ -2,7 +2,7 @@
 
 Survey scores come from ``survey_responses`` (one row per answer, with the survey's scale
 stored on the row); support metrics from ``support_tickets``. ``feedback`` (the comments
-behind a score) is qualitative and has no series here.
+behind a score) is qualitative and has no series: it is a list, ``metrics/feedback.py``.
 """
 
 from __future__ import annotations
@@ -36,15 +36,20 @@ def responses(ctx: Context, survey: str) -> ir.Table:
 
 
 # -- NPS -------------------------------------------------------------------------------
-def nps_counts(ctx: Context) -> ir.Table:
-    """Per period and keys: ``n`` responses, ``promoters`` and ``detractors``."""
-    r = responses(ctx, "nps")
+def promoter_counts(ctx: Context, r: ir.Table) -> ir.Table:
+    """Per period and keys of answers ``r`` (0-10 scores, with ``day``): ``n`` answers,
+    ``promoters`` (9-10) and ``detractors`` (0-6). NPS and the team's eNPS share it."""
     r = r.mutate(period=ctx.period(r.day))
     return r.group_by(["period", *ctx.keys]).aggregate(
         n=r.count(),
         promoters=r.score.count(where=r.score >= PROMOTER_MIN),
         detractors=r.score.count(where=r.score <= DETRACTOR_MAX),
     )
+
+
+def nps_counts(ctx: Context) -> ir.Table:
+    """Per period and keys: ``n`` responses, ``promoters`` and ``detractors``."""
+    return promoter_counts(ctx, responses(ctx, "nps"))
 
 
 def nps(ctx: Context) -> ir.Table:
@@ -81,11 +86,55 @@ def nps_high(ctx: Context) -> ir.Table:
 
 
 # -- CSAT, CES, USS --------------------------------------------------------------------
-def csat(ctx: Context) -> ir.Table:
+def satisfied(r: ir.Table) -> ir.BooleanValue:
+    """A CSAT answer is satisfied in the top two points of its own scale: 4-5 on 1-5."""
+    return r.score >= r.scale_max - 1
+
+
+def csat_counts(ctx: Context) -> ir.Table:
+    """Per period and keys: ``n`` CSAT answers and ``satisfied`` among them."""
     r = responses(ctx, "csat")
-    # "Satisfied" is the top two points of the row's scale: 4-5 on 1-5.
-    r = r.mutate(satisfied=(r.score >= r.scale_max - 1).cast("float64"))
-    return ctx.by_period(r, r.satisfied.mean())
+    r = r.mutate(period=ctx.period(r.day))
+    return r.group_by(["period", *ctx.keys]).aggregate(
+        n=r.count(), satisfied=r.score.count(where=satisfied(r))
+    )
+
+
+def csat(ctx: Context) -> ir.Table:
+    c = csat_counts(ctx)
+    return c.select("period", *ctx.keys, value=c.satisfied / c.n.cast("float64"))
+
+
+def csat_responses(ctx: Context) -> ir.Table:
+    c = csat_counts(ctx)
+    return c.select("period", *ctx.keys, value=c.n)
+
+
+def _csat_interval(ctx: Context) -> ir.Table:
+    # Adjusted Wald for one share (Agresti & Coull 1998, recommended by Sauro & Lewis):
+    # add z²/2 satisfied answers and z² answers, then a normal interval around the
+    # adjusted share. ``margin`` is its half-width; the bounds are clipped to 0..1.
+    c = csat_counts(ctx)
+    z2 = Z95 * Z95
+    n = c.n + z2
+    p = (c.satisfied + z2 / 2) / n
+    margin = Z95 * (p * (1 - p) / n).sqrt()
+    return c.mutate(centre=p, margin=margin)
+
+
+def csat_margin(ctx: Context) -> ir.Table:
+    c = _csat_interval(ctx)
+    return c.select("period", *ctx.keys, value=c.margin)
+
+
+def csat_low(ctx: Context) -> ir.Table:
+    c = _csat_interval(ctx)
+    return c.select("period", *ctx.keys, value=ibis.greatest(c.centre - c.margin, 0.0))
+
+
+def csat_high(ctx: Context) -> ir.Table:
+    c = _csat_interval(ctx)
+    return c.select("period", *ctx.keys, value=ibis.least(c.centre + c.margin, 1.0))
 
 
 def csat_mean(ctx: Context) -> ir.Table:
@@ -181,6 +230,14 @@ _ADJUSTED_WALD = (
     "p = (promoters + 3/4) / n', d = (detractors + 3/4) / n', "
     "bound = 100 × ((p − d) ± 1.96 × √((p + d − (p − d)²) / n')), clipped to −100..100"
 )
+_CSAT_ANSWERS = (
+    "CSAT survey answers (survey = 'csat') in the period; satisfied: the top two points "
+    "of the answer's scale (4-5 on 1-5)."
+)
+_CSAT_WALD = (
+    "interval of csat by the adjusted Wald method (Agresti-Coull): n′ = n + 1.96², "
+    "p′ = (satisfied + 1.96²/2) / n′, bounds p′ ± 1.96 × √(p′(1 − p′) / n′)"
+)
 
 METRICS = [
     _metric(
@@ -217,12 +274,45 @@ METRICS = [
     _metric(
         "csat", "Customer satisfaction (CSAT)",
         "Share of the period's CSAT answers (survey = 'csat') that are satisfied: in the "
-        "top two points of the answer's own scale (4-5 on the usual 1-5 scale).",
+        "top two points of the answer's own scale (4-5 on the usual 1-5 scale). See "
+        "csat_responses, csat_margin, csat_low and csat_high for its precision.",
         "answers with score ≥ scale_max − 1 / answers",
         unit=Unit.rate, direction=Direction.higher, fn=csat, sources=("survey_responses",),
         empty=None,
         notes="The satisfied threshold is not a setting yet: it is always the top two "
         "points of each answer's scale.",
+    ),
+    _metric(
+        "csat_responses", "CSAT responses",
+        "Number of CSAT survey answers in the period (the n behind csat). " + _CSAT_ANSWERS,
+        "count of survey_responses with survey = 'csat' in the period",
+        unit=Unit.count, direction=Direction.higher, fn=csat_responses,
+        sources=("survey_responses",),
+    ),
+    _metric(
+        "csat_margin", "CSAT margin of error (95 %)",
+        "Margin of error of csat: half the width of its 95 % " + _CSAT_WALD + ", so csat "
+        "is known to about ± this many points (0.08 = ± 8 points). " + _CSAT_ANSWERS,
+        "1.96 × √(p′ × (1 − p′) / n′) with n′ = n + 1.96², "
+        "p′ = (satisfied + 1.96² / 2) / n′",
+        unit=Unit.rate, direction=Direction.lower, fn=csat_margin,
+        sources=("survey_responses",), empty=None,
+    ),
+    _metric(
+        "csat_low", "CSAT, 95 % interval low (adjusted Wald)",
+        "Lower bound of the 95 % " + _CSAT_WALD + ", clipped at 0. " + _CSAT_ANSWERS,
+        "max(0, p′ − 1.96 × √(p′ × (1 − p′) / n′)) with n′ = n + 1.96², "
+        "p′ = (satisfied + 1.96² / 2) / n′",
+        unit=Unit.rate, direction=Direction.higher, fn=csat_low,
+        sources=("survey_responses",), empty=None,
+    ),
+    _metric(
+        "csat_high", "CSAT, 95 % interval high (adjusted Wald)",
+        "Upper bound of the 95 % " + _CSAT_WALD + ", clipped at 1. " + _CSAT_ANSWERS,
+        "min(1, p′ + 1.96 × √(p′ × (1 − p′) / n′)) with n′ = n + 1.96², "
+        "p′ = (satisfied + 1.96² / 2) / n′",
+        unit=Unit.rate, direction=Direction.higher, fn=csat_high,
+        sources=("survey_responses",), empty=None,
     ),
     _metric(
         "csat_mean", "CSAT mean score",

@@ -13,6 +13,7 @@ from functools import partial
 import ibis
 import ibis.expr.types as ir
 
+from northstar.metrics.catalog import satisfaction
 from northstar.metrics.catalog._build import builtin
 from northstar.metrics.context import Context
 from northstar.metrics.spec import Category, Direction, Perspective, Rollup, Unit
@@ -110,6 +111,30 @@ def team_satisfaction(ctx: Context) -> ir.Table:
     return ctx.by_period(r, r.score.mean())
 
 
+def team_enps_counts(ctx: Context) -> ir.Table:
+    """Team survey answers on a 0-10 scale: ``n``, ``promoters``, ``detractors``."""
+    r = ctx.rows("survey_responses", "responded_at")
+    r = r.filter(r.survey == "team", r.scale_min == 0, r.scale_max == 10)
+    return satisfaction.promoter_counts(ctx, r)
+
+
+def team_enps(ctx: Context) -> ir.Table:
+    c = team_enps_counts(ctx)
+    return c.select("period", *ctx.keys, value=100.0 * (c.promoters - c.detractors) / c.n)
+
+
+def team_enps_responses(ctx: Context) -> ir.Table:
+    c = team_enps_counts(ctx)
+    return c.select("period", *ctx.keys, value=c.n)
+
+
+_ENPS_ANSWERS = (
+    "Team survey answers (survey = 'team') in the period on a 0-10 scale (scale_min 0, "
+    "scale_max 10): promoters score 9-10, detractors 0-6, passives 7-8, as for NPS. "
+    "Answers on any other scale (e.g. a 1-5 satisfaction question) are left out: the "
+    "9-10 / 0-6 cut-offs only mean something on 0-10, so a period without 0-10 answers "
+    "has no eNPS (team_satisfaction averages every scale)."
+)
 _SPRINTS = "Sprints count in the period in which they end (ended_at)."
 
 METRICS = [
@@ -176,6 +201,24 @@ METRICS = [
         "mean of score over survey = 'team' answers in the period",
         unit=Unit.score, direction=Direction.higher, fn=team_satisfaction,
         sources=("survey_responses",), empty=None, perspective=Perspective.learning_growth,
-        notes="The catalog's alternative, an eNPS, is not computed.",
+        notes="The catalog's alternative, an eNPS, is team_enps.",
+    ),
+    _metric(
+        "team_enps", "Employee Net Promoter Score (eNPS)",
+        "% promoters − % detractors among the period's team survey answers on a 0-10 "
+        "scale, from −100 to 100. " + _ENPS_ANSWERS,
+        "100 × (promoters − detractors) / team answers on a 0-10 scale",
+        unit=Unit.score, direction=Direction.higher, fn=team_enps,
+        sources=("survey_responses",), empty=None, perspective=Perspective.learning_growth,
+        notes="Few people answer a team survey: read team_enps_responses before trusting "
+        "a change.",
+    ),
+    _metric(
+        "team_enps_responses", "eNPS responses",
+        "Number of team survey answers on a 0-10 scale in the period (the n behind "
+        "team_enps). " + _ENPS_ANSWERS,
+        "count of survey = 'team' answers with scale_min 0 and scale_max 10",
+        unit=Unit.count, direction=Direction.higher, fn=team_enps_responses,
+        sources=("survey_responses",), perspective=Perspective.learning_growth,
     ),
 ]  # fmt: skip
