@@ -37,11 +37,13 @@ from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month
 from northstar.metrics.periods import Grain, resolve_window, shift_periods, today_in
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
+from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
 
 ENV_VAR = "NORTHSTAR_WORKSPACE"
 CACHE_DIR = ".cache/queries"
+SQL_CACHE_DIR = ".cache/sql"
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,9 @@ class Workspace:
                 if hit is not None:
                     return QueryResult(request, window, hit, cached=True)
             result = run_query(
-                store.ibis, self.settings, registry, request, today=today, explain=explain
-            )
+                store.ibis, self.settings, registry, request, today=today, explain=explain,
+                sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=store.data_version(),
+            )  # fmt: skip
         if use_cache:
             cache.put(key, result.frame)
         return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -70,6 +71,9 @@ class Context:
     by: tuple[str, ...] = ()
     where: str | None = None
     _property_keys: dict[str, set[str]] = field(default_factory=dict)
+    # Lookups of the data made while building an expression (their SQL and result): a
+    # compiled query stays valid for new data as long as they answer the same.
+    probes: list[tuple[str, list[Any]]] = field(default_factory=list)
 
     # -- basics -----------------------------------------------------------------
     @property
@@ -139,7 +143,7 @@ class Context:
         if table not in self._property_keys:
             t = self.backend.table(table)
             keys = t.select(k=json_keys(t.properties).unnest()).distinct()
-            self._property_keys[table] = set(keys.to_pandas()["k"].dropna())
+            self._property_keys[table] = {str(k) for k in self.probe(keys) if k is not None}
         return self._property_keys[table]
 
     def missing_rates(self, currency: ir.StringColumn) -> list[str]:
@@ -149,14 +153,20 @@ class Context:
         col = values[values.columns[0]]
         fx = self.backend.table("fx_rates")
         lacking = values.filter(col != home, ~col.isin(fx.currency))
-        return sorted(str(v) for v in lacking.to_pandas().iloc[:, 0])
+        return sorted(str(v) for v in self.probe(lacking))
 
     def event_property_exists(self, key: str) -> bool:
         """Whether any event carries the property (a typo should be an error, not a
         breakdown where every row is "(none)")."""
         t = self.backend.table("events")
         hit = t.filter(json_text(t.properties, key).notnull()).select("event").limit(1)
-        return len(hit.to_pandas()) > 0
+        return len(self.probe(hit)) > 0
+
+    def probe(self, t: ir.Table) -> list[Any]:
+        """The first column of a (small) lookup query, recorded in ``probes``."""
+        values = [v for v in t.to_pyarrow().column(0).to_pylist()]
+        self.probes.append((str(self.backend.compile(t)), sorted(values, key=repr)))
+        return values
 
     def dimension(self, name: str, source: str) -> Dimension:
         """Resolve a breakdown/filter name for rows of ``source``."""

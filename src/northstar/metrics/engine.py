@@ -18,7 +18,7 @@ import pandas as pd
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
 from northstar.errors import MetricDefinitionError
-from northstar.metrics import derived, kinds
+from northstar.metrics import derived, kinds, sql_cache
 from northstar.metrics.context import Context, key_columns
 from northstar.metrics.periods import Grain, Window, period_start, shift_periods
 from northstar.metrics.registry import Registry
@@ -31,6 +31,7 @@ from northstar.metrics.spec import (
     Rollup,
     SimpleDefinition,
 )
+from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
 
 
@@ -41,6 +42,8 @@ class Engine:
     registry: Registry
     explain: bool = False  # keep the SQL of every expression run (compiling costs time)
     sql_log: list[tuple[str, str]] = field(default_factory=list)  # (metric, SQL)
+    sql_cache: SqlCache | None = None  # compiled queries to reuse (see sql_cache.py)
+    data_version: int = 0  # the store's data version, for the compiled-query cache
 
     def context(self, window: Window, by: tuple[str, ...], where: str | None) -> Context:
         return Context(self.backend, self.settings, window, by, where)
@@ -82,14 +85,35 @@ class Engine:
         daily = spec.rollup is not Rollup.flow and window.grain is not Grain.day
         base_window = window.at_day_grain() if daily else window
         ctx = self.context(base_window, by, where)
+        df = self._run(spec, ctx)
+        df = fill(df, base_window, ctx.keys, spec.empty)
+        if daily:
+            df = roll_up(df, window, ctx.keys, spec.rollup)
+        return df
+
+    def _run(self, spec: MetricSpec, ctx: Context) -> pd.DataFrame:
+        """The base metric's rows, from the compiled-query cache when it holds."""
+        key = None
+        con = self.backend.con
+        if self.sql_cache is not None and not self.explain:
+            w = ctx.window
+            key = self.sql_cache.key({
+                "metric": spec.fingerprint(), "grain": w.grain.value, "start": w.start,
+                "end": w.end, "today": w.today, "week_start": w.week_start, "by": ctx.by,
+                "where": ctx.where, "settings": self.settings.model_dump(mode="json"),
+            })  # fmt: skip
+            entry = self.sql_cache.get(key)
+            if entry is not None and sql_cache.still_valid(con, entry, self.data_version):
+                return sql_cache.run(con, entry)
         expr = self._compile(spec, ctx)
         assert expr is not None
         if self.explain:
             self.sql_log.append((spec.id, str(self.backend.compile(expr))))
         df = expr.to_pandas()
-        df = fill(df, base_window, ctx.keys, spec.empty)
-        if daily:
-            df = roll_up(df, window, ctx.keys, spec.rollup)
+        if key is not None and self.sql_cache is not None:
+            entry = sql_cache.compile_entry(self.backend, expr, ctx.probes, self.data_version)
+            if entry is not None:
+                self.sql_cache.put(key, entry)
         return df
 
     def _compile(self, spec: MetricSpec, ctx: Context) -> ir.Table | None:
@@ -167,17 +191,18 @@ def fill(df: pd.DataFrame, window: Window, by: Sequence[str], empty: float | Non
     if len(df):
         df["period"] = pd.to_datetime(df["period"]).dt.date
     df = df[df["period"].isin(periods)] if len(df) else df
+    keys = ["period", *by]
     if by:
         combos = df[list(by)].drop_duplicates()
         grid = combos.merge(pd.DataFrame({"period": periods}), how="cross")
-    else:
-        grid = pd.DataFrame({"period": periods})
-    keys = ["period", *by]
-    out = (
-        grid.merge(df[[*keys, "value"]], on=keys, how="left")
-        if len(df)
-        else grid.assign(value=np.nan)
-    )
+        out = (
+            grid.merge(df[[*keys, "value"]], on=keys, how="left")
+            if len(df)
+            else grid.assign(value=np.nan)
+        )
+    else:  # one series: a lookup is much cheaper than a merge
+        found = dict(zip(df["period"], df["value"], strict=True)) if len(df) else {}
+        out = pd.DataFrame({"period": periods, "value": [found.get(p) for p in periods]})
     out["value"] = pd.to_numeric(out["value"].astype("object"), errors="coerce").astype("float64")
     if empty is not None:
         out["value"] = out["value"].fillna(empty)

@@ -34,6 +34,7 @@ from northstar.metrics.periods import (
     shift_periods,
 )
 from northstar.metrics.registry import Registry
+from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
 
 COMPARES = ("previous", "year")
@@ -115,6 +116,8 @@ def run_query(
     *,
     today: date,
     explain: bool = False,
+    sql_cache: SqlCache | None = None,
+    data_version: int = 0,
 ) -> QueryResult:
     window = resolve_window(
         request.grain,
@@ -124,7 +127,10 @@ def run_query(
         today=today,
     )
     specs = [registry.get(m) for m in request.metrics]
-    engine = Engine(backend, settings, registry, explain=explain)
+    engine = Engine(
+        backend, settings, registry, explain=explain, sql_cache=sql_cache,
+        data_version=data_version,
+    )  # fmt: skip
     frames = []
     wide = compare_window(window, request.compare) if request.compare else window
     for spec in specs:
