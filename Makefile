@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint bench bench-metrics clean
+.PHONY: demo test lint bench bench-metrics bench-forecast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## make demo: build the demo workspace and print its KPI scorecard
+## make demo: build the demo workspace and print its balanced scorecard
 demo: $(VENV)/.installed
 	$(BIN)/northstar demo --workspace $(DEMO) --replace
 	$(BIN)/northstar scorecard --workspace $(DEMO)
@@ -39,6 +39,10 @@ bench: $(VENV)/.installed-test
 ## make bench-metrics: DAU, MAU and MRR through Northstar vs hand-written SQL (see benchmarks/README.md)
 bench-metrics: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/metric_speed.py
+
+## make bench-forecast: backtest of the goal forecast on the demo data (see benchmarks/README.md)
+bench-forecast: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/forecast_backtest.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

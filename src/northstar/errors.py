@@ -7,11 +7,13 @@
     ├── ImportFileError            a file that cannot be read, or columns that cannot be mapped
     ├── StoreBusyError             the store is opened for writing by another process
     ├── QueryError                 a read-only SQL statement that failed or tried to write
-    └── MetricError                a metric query that cannot be answered
-        ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
-        ├── MetricDefinitionError  a custom metric in metrics/*.yaml is invalid (file, id, why)
-        ├── FilterError            a --where filter or --by dimension that cannot be used
-        └── QueryArgumentError     a bad grain, date range or comparison
+    ├── MetricError                a metric query that cannot be answered
+    │   ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
+    │   ├── MetricDefinitionError  a custom metric in metrics/*.yaml is invalid (file, id, why)
+    │   ├── FilterError            a --where filter or --by dimension that cannot be used
+    │   └── QueryArgumentError     a bad grain, date range or comparison
+    └── GoalError                  an objective or goal that is unknown or given bad values
+        └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -70,8 +72,18 @@ class QueryArgumentError(MetricError):
     """A bad grain, date range, comparison or output format."""
 
 
+class GoalError(NorthstarError):
+    """An objective or goal that does not exist, or a goal given values that cannot work."""
+
+
+class GoalFileError(GoalError):
+    """``goals.yaml`` cannot be read or holds an invalid entry; the message names it."""
+
+
 __all__ = [
     "FilterError",
+    "GoalError",
+    "GoalFileError",
     "ImportFileError",
     "MetricDefinitionError",
     "MetricError",

@@ -7,13 +7,21 @@ these descriptions by the tests so that no setting goes undocumented.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from northstar.errors import SettingsError
 
@@ -86,6 +94,76 @@ class FeatureSettings(_Section):
     )  # fmt: skip
 
 
+class GoalSettings(_Section):
+    """How goals are judged and forecast (see docs/goals.md)."""
+
+    on_track_probability: float = Field(
+        default=0.6,
+        gt=0,
+        lt=1,
+        description="A goal is on track when its forecast gives at least this probability "
+        "of meeting the target at the deadline.",
+    )
+    at_risk_probability: float = Field(
+        default=0.25,
+        gt=0,
+        lt=1,
+        description="A goal is at risk when the probability is at least this (and below "
+        "on_track_probability); below it the goal is off track.",
+    )
+    plan_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Without a forecast (too little history), a goal is on track when it "
+        "trails its plan by at most this share of the planned change.",
+    )
+    plan_at_risk: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="Without a forecast, a goal trailing its plan by more than "
+        "plan_tolerance but at most this share of the planned change is at risk; "
+        "further behind it is off track.",
+    )
+    max_kpis_per_objective: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="Warn when an objective has more KPIs than this (focus on a handful).",
+    )
+    simulations: int = Field(
+        default=2000,
+        ge=100,
+        le=100_000,
+        description="Simulated paths per forecast.",
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description="Random seed of the forecast simulations: same data, same numbers.",
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="Judge goals as of this day instead of today (null: today). The demo "
+        "sets it to the day after its data ends.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GoalSettings:
+        if self.at_risk_probability >= self.on_track_probability:
+            raise ValueError(
+                "at_risk_probability must be below on_track_probability "
+                f"({self.at_risk_probability} >= {self.on_track_probability})"
+            )
+        if self.plan_tolerance > self.plan_at_risk:
+            raise ValueError(
+                f"plan_tolerance ({self.plan_tolerance}) must not exceed plan_at_risk "
+                f"({self.plan_at_risk})"
+            )
+        return self
+
+
 class SessionSettings(_Section):
     """How sessions are cut when events carry no ``session_id``."""
 
@@ -152,6 +230,7 @@ class Settings(_Section):
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Feature adoption report."
     )
+    goals: GoalSettings = Field(default_factory=GoalSettings, description="Goals.")
     revenue: RevenueSettings = Field(default_factory=RevenueSettings, description="Revenue.")
 
     @field_validator("timezone")

@@ -29,6 +29,13 @@ from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.analyses.stickiness import Stickiness, stickiness
 from northstar.errors import QueryError, WorkspaceError
+from northstar.goals import GoalBook, GoalProgress, Objective, Scorecard, SmartCheck, Target
+from northstar.goals import service as goals
+from northstar.goals.model import Goal, TimeFrame
+from northstar.goals.scorecard import ObjectiveCard
+from northstar.goals.store import GOALS_FILE, load_book
+from northstar.goals.suggest import Suggestion
+from northstar.goals.timeframe import parse_time_frame
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
 from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
@@ -403,6 +410,103 @@ class Workspace:
                 store.ibis, self.settings, kind=kind, group=group, start=start, end=end,
                 where=where, limit=limit, today=today or self.today(),
             )  # fmt: skip
+
+    # -- goals (see docs/goals.md; the logic is in northstar.goals.service) -----------
+    def goals_context(self, *, today: date | None = None) -> goals.GoalContext:
+        """What the goal functions need: ``goals.yaml``, metrics, settings, a metric query
+        and the day goals are judged on (``today``, else ``goals.as_of``, else today)."""
+        as_of = today or self.settings.goals.as_of or self.today()
+
+        def fetch(
+            metrics: Sequence[str], grain: Grain, where: str | None, start: date, end: date,
+            day: date,
+        ) -> pd.DataFrame:  # fmt: skip
+            return self.query(
+                list(metrics), grain=grain.value, start=start, end=end, where=where, today=day
+            )
+
+        return goals.GoalContext(self.path / GOALS_FILE, self.registry(), self.settings,
+                                 fetch, as_of)  # fmt: skip
+
+    def goal_book(self) -> GoalBook:
+        """Every objective and goal in ``goals.yaml``."""
+        return load_book(self.path / GOALS_FILE)
+
+    def add_objective(
+        self, name: str, *, perspective: str, objective_id: str | None = None,
+        description: str = "", owner: str = "", time_frame: str | TimeFrame | None = None,
+    ) -> Objective:  # fmt: skip
+        """Add a business objective; ``time_frame`` like 2026-H2, 2026-Q3 or a..b dates."""
+        frame = parse_time_frame(time_frame) if isinstance(time_frame, str) else time_frame
+        return goals.add_objective(
+            self.goals_context(), name, perspective=perspective, objective_id=objective_id,
+            description=description, owner=owner, time_frame=frame,
+        )  # fmt: skip
+
+    def add_goal(
+        self, metric: str, target: str | Target, *, objectives: Sequence[str] = (),
+        start: str | date | None = None, deadline: str | date | None = None,
+        grain: str = "month", where: str | None = None, baseline: float | None = None,
+        plan: str = "linear", owner: str = "", note: str = "", goal_id: str | None = None,
+        by: str | None = None, save: bool = True, today: date | None = None,
+    ) -> goals.NewGoal:  # fmt: skip
+        """Add a goal (target text like '>= 3000', '<= 150', '3.7..4.2', '+10%') and
+        return it with its SMART check; ``save=False`` only checks it."""
+        return goals.add_goal(
+            self.goals_context(today=today), metric, target, objectives=objectives,
+            start=start, deadline=deadline, grain=grain, where=where, baseline=baseline,
+            plan=plan, owner=owner, note=note, goal_id=goal_id, by=by, save=save,
+        )  # fmt: skip
+
+    def revise_goal(
+        self, goal_id: str, *, reason: str, target: str | Target | None = None,
+        deadline: str | date | None = None, baseline: float | None = None,
+        clear_baseline: bool = False, by: str | None = None,
+    ) -> Goal:  # fmt: skip
+        """Change a goal's target, deadline or baseline; the revision is kept with it."""
+        return goals.revise_goal(
+            self.goals_context(), goal_id, reason=reason, target=target, deadline=deadline,
+            baseline=baseline, clear_baseline=clear_baseline, by=by,
+        )  # fmt: skip
+
+    def check_goal(self, goal_id: str, *, today: date | None = None) -> SmartCheck:
+        """The SMART check of a stored goal, with its numbers."""
+        ctx = self.goals_context(today=today)
+        book = ctx.load()
+        return goals.smart_check(ctx, goals.get_goal(book, goal_id), book)
+
+    def objective_status(self, objective_id: str, *, today: date | None = None) -> ObjectiveCard:
+        """An objective with the status of its KPIs and focus warnings."""
+        return goals.objective_status(self.goals_context(today=today), objective_id)
+
+    def track_goal(self, goal_id: str, *, today: date | None = None) -> GoalProgress:
+        """Current value, progress, plan, run-rates, forecast, P(hit) and status."""
+        return goals.track_goal(self.goals_context(today=today), goal_id)
+
+    def suggest_targets(
+        self, metric: str, *, deadline: str | date, start: str | date | None = None,
+        grain: str = "month", where: str | None = None, today: date | None = None,
+    ) -> Suggestion:  # fmt: skip
+        """Targets from the 50th/75th/90th percentile of the metric's past improvements."""
+        return goals.suggest(
+            self.goals_context(today=today), metric, deadline=deadline, start=start,
+            grain=grain, where=where,
+        )  # fmt: skip
+
+    def goal_template(
+        self, stage: str, *, start: str | date | None = None,
+        deadline: str | date | None = None, grain: str = "month", apply: bool = False,
+        by: str | None = None, today: date | None = None,
+    ) -> goals.Template:  # fmt: skip
+        """A starter set of objectives and KPIs for an early, growth or mature product."""
+        return goals.template(
+            self.goals_context(today=today), stage, start=start, deadline=deadline,
+            grain=grain, apply=apply, by=by,
+        )  # fmt: skip
+
+    def scorecard(self, *, today: date | None = None) -> Scorecard:
+        """The balanced scorecard: perspectives, objectives and their KPIs' status."""
+        return goals.scorecard(self.goals_context(today=today))
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from northstar.cli import analyses, cohorts, feedback, render
+from northstar.cli import analyses, cohorts, feedback, goals, render
 from northstar.cli.options import WorkspaceOpt
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
@@ -173,18 +173,8 @@ def metrics_show(
     render.metric_detail(Workspace(workspace).registry().get(metric))
 
 
-@app.command()
-def scorecard(workspace: WorkspaceOpt = None) -> None:
-    """The product's scorecard: headline KPIs, the data behind them, recorded incidents."""
-    ws = Workspace(workspace)
-    with render.console.status("computing KPIs…"):
-        kpis = ws.headline_kpis()
-    render.headline(kpis, ws.settings.currency)
-    render.tables(ws.tables())
-    render.incidents(ws.incidents())
-
-
 analyses.register(app)
+goals.register(app)  # objectives, goals, scorecard
 cohorts.register(app)  # ltv-cohorts
 feedback.register(app)  # survey comments
 

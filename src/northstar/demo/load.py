@@ -9,6 +9,7 @@ from importlib import resources
 from northstar.analyses.features import FEATURES_FILE
 from northstar.demo import DemoProduct, generate
 from northstar.demo.features import CORE_FEATURE, FEATURES
+from northstar.demo.goals import install_demo_goals
 from northstar.ingest import ImportSummary, import_table
 from northstar.store import Store
 from northstar.workspace import Workspace
@@ -56,7 +57,8 @@ def install_features(ws: Workspace, product: DemoProduct) -> None:
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
     """Generate the demo product and import every table; returns one summary per table.
 
-    The demo has community events, so the example community metrics are installed too."""
+    The demo has community events, so the example community metrics are installed too;
+    its objectives and goals are written to ``goals.yaml`` (see ``demo/goals.py``)."""
     install_example_metrics(ws)
     product = generate(users=users, days=days, seed=seed)
     summaries = []
@@ -67,4 +69,5 @@ def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[Import
             )
         record_incidents(store, product)
     install_features(ws, product)
+    install_demo_goals(ws, product.end)
     return summaries

@@ -1,0 +1,239 @@
+"""``northstar objectives ...`` and ``northstar goals ...``: thin adapters over the goal
+methods of :class:`northstar.Workspace`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from northstar.cli import render_goals as show
+from northstar.cli.options import WorkspaceOpt
+from northstar.metrics.periods import parse_date
+from northstar.workspace import Workspace
+
+objectives_app = typer.Typer(help="Business objectives the KPIs serve (balanced scorecard).")
+goals_app = typer.Typer(help="SMART targets on metrics: add, track, revise, suggest.")
+
+PERSPECTIVE_HELP = "financial | customer | internal_process | learning_growth"
+DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD.")]
+AsOfOpt = Annotated[
+    str | None, typer.Option(help="Judge as of this day (default: goals.as_of, else today).")
+]
+
+
+def _day(value: str | None) -> date | None:
+    return parse_date(value, "--as-of")
+
+
+@objectives_app.command("add")
+def objectives_add(
+    name: Annotated[str, typer.Argument(help="What the business wants, e.g. 'Grow revenue'.")],
+    perspective: Annotated[str, typer.Option(help=PERSPECTIVE_HELP)],
+    workspace: WorkspaceOpt = None,
+    objective_id: Annotated[
+        str | None, typer.Option("--id", help="Id (default: from name).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="One or two sentences.")] = "",
+    owner: Annotated[str, typer.Option(help="Who answers for it.")] = "",
+    time_frame: Annotated[
+        str | None, typer.Option(help="2026, 2026-Q3, 2026-H2, 2026-07 or A..B dates.")
+    ] = None,
+) -> None:
+    """Add a business objective to goals.yaml."""
+    ws = Workspace(workspace)
+    objective = ws.add_objective(
+        name, perspective=perspective,
+        objective_id=objective_id, description=description, owner=owner, time_frame=time_frame,
+    )  # fmt: skip
+    show.console.print(f"Added objective [bold]{objective.id}[/]: {objective.name}")
+
+
+@objectives_app.command("list")
+def objectives_list(workspace: WorkspaceOpt = None) -> None:
+    """Every objective with its perspective, owner, time frame and number of KPIs."""
+    ws = Workspace(workspace)
+    show.objective_list(ws.goal_book(), ws.settings.goals.max_kpis_per_objective)
+
+
+@objectives_app.command("show")
+def objectives_show(
+    objective_id: Annotated[str, typer.Argument(help="Objective id.")],
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """An objective and the status of its KPIs."""
+    ws = Workspace(workspace)
+    card = ws.objective_status(objective_id, today=_day(as_of))
+    show.objective_detail(card.objective, card.goals, ws.settings.currency)
+    show.warnings(card.warnings)
+
+
+@goals_app.command("add")
+def goals_add(
+    metric: Annotated[str, typer.Argument(help="Metric id (northstar metrics list).")],
+    target: Annotated[
+        str,
+        typer.Option(help="'>= 3000', '<= 150', '3.7..4.2', '2.5%', '+10%' (change), or N."),
+    ],
+    workspace: WorkspaceOpt = None,
+    objective: Annotated[
+        list[str] | None, typer.Option(help="Objective id it serves (repeatable).")
+    ] = None,
+    start: DateOpt = None,
+    deadline: DateOpt = None,
+    grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "month",
+    where: Annotated[str | None, typer.Option(help="Segment, e.g. \"plan = 'pro'\".")] = None,
+    baseline: Annotated[float | None, typer.Option(help="Override the computed baseline.")] = None,
+    plan: Annotated[str, typer.Option(help="linear|seasonal")] = "linear",
+    owner: Annotated[str, typer.Option(help="Who answers for it.")] = "",
+    note: Annotated[str, typer.Option(help="Why this goal.")] = "",
+    goal_id: Annotated[
+        str | None, typer.Option("--id", help="Id (default: metric-deadline).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Author (default: $NORTHSTAR_USER).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only show the SMART check.")] = False,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Add a goal and show its SMART check (start/deadline default to the objective's)."""
+    ws = Workspace(workspace)
+    result = ws.add_goal(
+        metric, target, objectives=objective or [], start=start, deadline=deadline,
+        grain=grain, where=where, baseline=baseline, plan=plan, owner=owner, note=note,
+        goal_id=goal_id, by=by, save=not dry_run, today=_day(as_of),
+    )  # fmt: skip
+    show.new_goal(result, ws.registry().get(result.goal.metric), ws.settings.currency)
+
+
+@goals_app.command("list")
+def goals_list(workspace: WorkspaceOpt = None) -> None:
+    """Every goal as written in goals.yaml (statuses: northstar scorecard)."""
+    ws = Workspace(workspace)
+    show.goal_list(ws.goal_book(), ws.registry().metrics, ws.settings.currency)
+
+
+@goals_app.command("show")
+def goals_show(
+    goal_id: Annotated[str, typer.Argument(help="Goal id.")],
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Progress, plan, run-rates, forecast, status, SMART check and revision history."""
+    ws = Workspace(workspace)
+    today = _day(as_of)
+    progress = ws.track_goal(goal_id, today=today)
+    check = (
+        ws.check_goal(goal_id, today=today) if progress.spec.id in ws.registry().metrics else None
+    )
+    show.goal_detail(progress, check, ws.settings.currency)
+
+
+@goals_app.command("revise")
+def goals_revise(
+    goal_id: Annotated[str, typer.Argument(help="Goal id.")],
+    reason: Annotated[str, typer.Option(help="Why it changes (kept in the history).")],
+    workspace: WorkspaceOpt = None,
+    target: Annotated[str | None, typer.Option(help="New target, same syntax as add.")] = None,
+    deadline: DateOpt = None,
+    baseline: Annotated[float | None, typer.Option(help="New baseline override.")] = None,
+    computed_baseline: Annotated[
+        bool, typer.Option(help="Drop the override: compute the baseline from data.")
+    ] = False,
+    by: Annotated[str | None, typer.Option(help="Author (default: $NORTHSTAR_USER).")] = None,
+) -> None:
+    """Change a goal's target, deadline or baseline; who, when, old, new and why are kept."""
+    ws = Workspace(workspace)
+    goal = ws.revise_goal(
+        goal_id, reason=reason, target=target, deadline=deadline, baseline=baseline,
+        clear_baseline=computed_baseline, by=by,
+    )  # fmt: skip
+    spec = ws.registry().get(goal.metric)
+    show.console.print(f"Revised goal [bold]{goal.id}[/]")
+    show.revisions(goal, spec.unit, ws.settings.currency)
+
+
+@goals_app.command("suggest")
+def goals_suggest(
+    metric: Annotated[str, typer.Argument(help="Metric id.")],
+    deadline: Annotated[str, typer.Option(help="YYYY-MM-DD.")],
+    workspace: WorkspaceOpt = None,
+    start: DateOpt = None,
+    grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "month",
+    where: Annotated[str | None, typer.Option(help="Segment filter.")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Targets from the 50th/75th/90th percentile of the metric's past improvements."""
+    ws = Workspace(workspace)
+    result = ws.suggest_targets(
+        metric, deadline=deadline, start=start, grain=grain, where=where, today=_day(as_of)
+    )
+    show.suggestion(result, ws.registry().get(metric), ws.settings.currency, grain)
+
+
+@goals_app.command("template")
+def goals_template(
+    stage: Annotated[str, typer.Argument(help="early | growth | mature")],
+    workspace: WorkspaceOpt = None,
+    start: DateOpt = None,
+    deadline: DateOpt = None,
+    grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "month",
+    apply: Annotated[bool, typer.Option(help="Write the objectives and goals.")] = False,
+    by: Annotated[str | None, typer.Option(help="Author (default: $NORTHSTAR_USER).")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """A starter set of objectives and KPIs for the product's stage, targets from history."""
+    ws = Workspace(workspace)
+    result = ws.goal_template(
+        stage, start=start, deadline=deadline, grain=grain, apply=apply, by=by,
+        today=_day(as_of),
+    )  # fmt: skip
+    show.template(result, ws.registry().metrics, ws.settings.currency)
+
+
+SCORECARD_FORMATS = ("table", "json", "markdown")
+
+
+def scorecard(
+    workspace: WorkspaceOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json|markdown")] = "table",
+    as_of: AsOfOpt = None,
+) -> None:
+    """The balanced scorecard: objectives by perspective, each KPI's target, progress,
+    status and P(hit). Without goals: headline KPIs, the data tables and incidents."""
+    from northstar.cli import render
+    from northstar.errors import QueryArgumentError
+    from northstar.goals.scorecard import to_dict, to_markdown
+
+    if fmt not in SCORECARD_FORMATS:
+        raise QueryArgumentError(f"unknown format {fmt!r}; use table, json or markdown")
+    ws = Workspace(workspace)
+    with render.err_console.status("evaluating goals…"):
+        card = ws.scorecard(today=_day(as_of))
+    if fmt == "json":
+        print(json.dumps(to_dict(card), indent=2, ensure_ascii=False))
+        return
+    if fmt == "markdown":
+        print(to_markdown(card), end="")
+        return
+    if card.empty:
+        with render.err_console.status("computing KPIs…"):
+            kpis = ws.headline_kpis()
+        render.headline(kpis, ws.settings.currency)
+        render.tables(ws.tables())
+        render.incidents(ws.incidents())
+        show.console.print(
+            "No goals yet. Start from a template: northstar goals template early|growth|mature",
+            style="dim",
+        )
+        return
+    show.scorecard(card)
+    render.incidents(ws.incidents())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``objectives``, ``goals`` and ``scorecard`` to the root app."""
+    app.add_typer(objectives_app, name="objectives")
+    app.add_typer(goals_app, name="goals")
+    app.command("scorecard")(scorecard)

@@ -1,0 +1,529 @@
+"""Goal operations behind ``Workspace``: read and write ``goals.yaml``, check, track,
+suggest, propose templates and build the scorecard.
+
+Everything goes through a :class:`GoalContext` (the file, the metric registry, the
+settings, a metric-query function and the day to judge on), so this module never opens
+the store itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from northstar.errors import GoalError, NorthstarError
+from northstar.goals.history import Fetch, complete_series, history_start, period_offset
+from northstar.goals.model import (
+    BaselineChange,
+    DateChange,
+    Goal,
+    GoalBook,
+    Objective,
+    PlanKind,
+    Revision,
+    TargetChange,
+    TimeFrame,
+    slugify,
+)
+from northstar.goals.scorecard import ObjectiveCard, Scorecard, build_scorecard
+from northstar.goals.smart import SmartCheck, check_goal
+from northstar.goals.store import load_book, save_book
+from northstar.goals.suggest import Suggestion, suggest_targets
+from northstar.goals.targets import Target, TargetKind, parse_target
+from northstar.goals.templates import TEMPLATES, Stage, parse_stage, pick_metric
+from northstar.goals.tracking import (
+    GoalProgress,
+    Status,
+    goal_periods,
+    resolve_baseline,
+    track,
+)
+from northstar.metrics.periods import (
+    Grain,
+    parse_date,
+    parse_grain,
+    period_start,
+    shift_periods,
+)
+from northstar.metrics.registry import Registry
+from northstar.metrics.spec import (
+    Aggregation,
+    Category,
+    Direction,
+    MetricSpec,
+    Perspective,
+    SimpleDefinition,
+    Unit,
+)
+from northstar.settings import Settings
+
+USER_ENV = "NORTHSTAR_USER"
+
+
+@dataclass(frozen=True)
+class GoalContext:
+    path: Path  # goals.yaml
+    registry: Registry
+    settings: Settings
+    fetch: Fetch
+    as_of: date  # the day goals are judged on
+
+    @property
+    def week_start(self) -> str:
+        return self.settings.week_start.value
+
+    def load(self) -> GoalBook:
+        return load_book(self.path)
+
+    def save(self, book: GoalBook) -> None:
+        save_book(self.path, book)
+
+
+def current_user() -> str:
+    """Who is making a change: ``$NORTHSTAR_USER``, else the login name."""
+    try:
+        return os.environ.get(USER_ENV) or getpass.getuser()
+    except OSError:  # no login name (some containers)
+        return "unknown"
+
+
+# -- objectives -----------------------------------------------------------------------
+def add_objective(
+    ctx: GoalContext,
+    name: str,
+    *,
+    perspective: Perspective | str,
+    objective_id: str | None = None,
+    description: str = "",
+    owner: str = "",
+    time_frame: TimeFrame | None = None,
+) -> Objective:
+    book = ctx.load()
+    taken = {o.id for o in book.objectives}
+    oid = objective_id or slugify(name, taken)
+    if oid in taken:
+        raise GoalError(f"an objective with id '{oid}' exists; choose another --id")
+    try:
+        objective = Objective(
+            id=oid, name=name, description=description, owner=owner,
+            perspective=parse_perspective(perspective), time_frame=time_frame,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise GoalError(f"objective {name!r}: {_first(exc)}") from None
+    book.objectives.append(objective)
+    ctx.save(book)
+    return objective
+
+
+def parse_perspective(value: Perspective | str) -> Perspective:
+    """``customer``, ``Internal process``, ``learning & growth`` ... as a perspective."""
+    if isinstance(value, Perspective):
+        return value
+    key = re.sub(r"[\s&/-]+", "_", value.strip().lower()).replace("_and_", "_").strip("_")
+    try:
+        return Perspective(key)
+    except ValueError:
+        raise GoalError(
+            f"unknown perspective {value!r}; use financial, customer, internal_process or "
+            "learning_growth"
+        ) from None
+
+
+def get_objective(book: GoalBook, objective_id: str) -> Objective:
+    found = book.objective(objective_id)
+    if found is None:
+        known = ", ".join(o.id for o in book.objectives) or "none yet"
+        raise GoalError(f"no objective '{objective_id}' (objectives: {known})")
+    return found
+
+
+def get_goal(book: GoalBook, goal_id: str) -> Goal:
+    found = book.goal(goal_id)
+    if found is None:
+        known = ", ".join(g.id for g in book.goals) or "none yet"
+        raise GoalError(f"no goal '{goal_id}' (goals: {known})")
+    return found
+
+
+# -- goals ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewGoal:
+    goal: Goal
+    check: SmartCheck
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    saved: bool = True
+
+
+def add_goal(
+    ctx: GoalContext,
+    metric: str,
+    target: Target | str,
+    *,
+    objectives: Sequence[str] = (),
+    start: date | str | None = None,
+    deadline: date | str | None = None,
+    grain: str | Grain = Grain.month,
+    where: str | None = None,
+    baseline: float | None = None,
+    plan: PlanKind | str = PlanKind.linear,
+    owner: str = "",
+    note: str = "",
+    goal_id: str | None = None,
+    by: str | None = None,
+    save: bool = True,
+) -> NewGoal:
+    """Create a goal, check it against SMART and (unless ``save`` is false) store it.
+
+    ``start`` and ``deadline`` default to the time frame of the (first) objective;
+    without one, ``start`` is the first day of the current period.
+    """
+    book = ctx.load()
+    spec = ctx.registry.get(metric)
+    grain = parse_grain(grain)
+    target = as_target(target, spec)
+    start, deadline = parse_date(start, "start"), parse_date(deadline, "deadline")
+    frames = [get_objective(book, o).time_frame for o in objectives]
+    frame = next((f for f in frames if f is not None), None)
+    start = start or (frame.start if frame else period_start(ctx.as_of, grain, ctx.week_start))
+    deadline = deadline or (frame.end if frame else None)
+    if deadline is None:
+        raise GoalError("give a --deadline (or an --objective that has a time frame)")
+    taken = {g.id for g in book.goals}
+    gid = goal_id or slugify(f"{metric}-{deadline.isoformat()}", taken)
+    if gid in taken:
+        raise GoalError(f"a goal with id '{gid}' exists; choose another --id")
+    try:
+        goal = Goal(
+            id=gid, metric=spec.id, where=where, objectives=list(objectives), target=target,
+            baseline=baseline, start=start, deadline=deadline, grain=grain, plan=PlanKind(plan),
+            owner=owner, note=note, created_at=_now(), created_by=by or current_user(),
+        )  # fmt: skip
+    except ValueError as exc:
+        raise GoalError(f"goal on {metric}: {_first(exc)}") from None
+    check = smart_check(ctx, goal, book)
+    warnings = []
+    book.goals.append(goal)
+    limit = ctx.settings.goals.max_kpis_per_objective
+    for oid in goal.objectives:
+        n = len(book.goals_of(oid))
+        if n > limit:
+            warnings.append(f"objective '{oid}' now has {n} KPIs; more than {limit} dilutes focus")
+    if save:
+        ctx.save(book)
+    return NewGoal(goal, check, tuple(warnings), saved=save)
+
+
+def smart_check(ctx: GoalContext, goal: Goal, book: GoalBook | None = None) -> SmartCheck:
+    """The SMART check of ``goal`` against the workspace's data as of ``ctx.as_of``."""
+    book = book or ctx.load()
+    spec = ctx.registry.get(goal.metric)
+    gp = goal_periods(goal, ctx.week_start)
+    history = metric_history(ctx, goal.metric, goal.grain, goal.where, earliest=gp.baseline)
+    baseline, label = resolve_baseline(goal, history, gp)
+    return check_goal(
+        goal, book, spec, history.dropna(), baseline=baseline, baseline_label=label,
+        periods=gp.total, currency=ctx.settings.currency,
+    )  # fmt: skip
+
+
+def revise_goal(
+    ctx: GoalContext,
+    goal_id: str,
+    *,
+    reason: str,
+    target: Target | str | None = None,
+    deadline: date | str | None = None,
+    baseline: float | None = None,
+    clear_baseline: bool = False,
+    by: str | None = None,
+) -> Goal:
+    """Change a goal's target, deadline or baseline, recording who, when, old, new, why."""
+    if not reason.strip():
+        raise GoalError("say why the goal changes: --reason '...'")
+    book = ctx.load()
+    goal = get_goal(book, goal_id)
+    if target is not None:
+        target = as_target(target, _spec_or_unknown(ctx, goal.metric))
+    deadline = parse_date(deadline, "deadline")
+    changes: dict[str, object] = {}
+    if target is not None and target != goal.target:
+        changes["target"] = TargetChange(old=goal.target, new=target)
+    if deadline is not None and deadline != goal.deadline:
+        changes["deadline"] = DateChange(old=goal.deadline, new=deadline)
+    new_baseline = None if clear_baseline else baseline
+    if (clear_baseline or baseline is not None) and new_baseline != goal.baseline:
+        changes["baseline"] = BaselineChange(old=goal.baseline, new=new_baseline)
+    if not changes:
+        raise GoalError(
+            f"nothing to revise: give a new --target, --deadline or --baseline for '{goal_id}'"
+        )
+    revision = Revision(at=_now(), by=by or current_user(), reason=reason.strip(), **changes)  # type: ignore[arg-type]
+    values = goal.model_dump()
+    if target is not None:
+        values["target"] = target
+    if deadline is not None:
+        values["deadline"] = deadline
+    if "baseline" in changes:
+        values["baseline"] = new_baseline
+    values["revisions"] = [*goal.revisions, revision]
+    try:
+        revised = Goal.model_validate(values)
+    except ValueError as exc:
+        raise GoalError(f"goal '{goal_id}': {_first(exc)}") from None
+    book.goals[book.goals.index(goal)] = revised
+    ctx.save(book)
+    return revised
+
+
+# -- evaluation -----------------------------------------------------------------------
+def metric_history(
+    ctx: GoalContext, metric: str, grain: Grain, where: str | None, *, earliest: date | None
+) -> pd.Series:
+    start = history_start(ctx.as_of, grain, ctx.week_start, earliest)
+    frame = ctx.fetch([metric], grain, where, start, ctx.as_of, ctx.as_of)
+    return complete_series(frame, metric)
+
+
+def evaluate(ctx: GoalContext, goals: Sequence[Goal]) -> dict[str, GoalProgress]:
+    """Every goal's progress, querying each (grain, segment) group of metrics once."""
+    groups: dict[tuple[Grain, str | None], list[Goal]] = {}
+    for goal in goals:
+        groups.setdefault((goal.grain, goal.where), []).append(goal)
+    out: dict[str, GoalProgress] = {}
+    for (grain, where), members in groups.items():
+        earliest = min(goal_periods(g, ctx.week_start).baseline for g in members)
+        start = history_start(ctx.as_of, grain, ctx.week_start, earliest)
+        metrics = sorted({g.metric for g in members if g.metric in ctx.registry.metrics})
+        frame: pd.DataFrame | None = None
+        if metrics:
+            try:
+                frame = ctx.fetch(metrics, grain, where, start, ctx.as_of, ctx.as_of)
+            except NorthstarError:
+                frame = None  # one bad goal in the group; evaluate them one by one
+        for goal in members:
+            out[goal.id] = _evaluate_one(ctx, goal, frame, start)
+    return out
+
+
+def _evaluate_one(
+    ctx: GoalContext, goal: Goal, frame: pd.DataFrame | None, start: date
+) -> GoalProgress:
+    spec = ctx.registry.metrics.get(goal.metric)
+    problem = None
+    if spec is None:
+        problem = f"unknown metric '{goal.metric}' (see 'northstar metrics list')"
+    elif frame is None:
+        try:
+            frame = ctx.fetch([goal.metric], goal.grain, goal.where, start, ctx.as_of, ctx.as_of)
+        except NorthstarError as exc:
+            problem = str(exc)
+    if spec is None or frame is None:
+        return GoalProgress(
+            goal, spec or _unknown_spec(goal.metric), ctx.as_of,
+            goal_periods(goal, ctx.week_start), pd.Series(dtype="float64"), Status.no_data,
+            problem or "no data",
+        )  # fmt: skip
+    history = complete_series(frame, goal.metric)
+    return track(
+        goal, spec, history, as_of=ctx.as_of, settings=ctx.settings.goals,
+        week_start=ctx.week_start,
+    )  # fmt: skip
+
+
+def as_target(target: Target | str, spec: MetricSpec) -> Target:
+    """A target object, parsing text such as '>= 3000' or '+10%' for ``spec``."""
+    return target if isinstance(target, Target) else parse_target(target, spec.direction)
+
+
+def _required_date(value: date | str, what: str) -> date:
+    parsed = parse_date(value, what)
+    if parsed is None:
+        raise GoalError(f"give a {what} (YYYY-MM-DD)")
+    return parsed
+
+
+def _spec_or_unknown(ctx: GoalContext, metric: str) -> MetricSpec:
+    return ctx.registry.metrics.get(metric) or _unknown_spec(metric)
+
+
+def _unknown_spec(metric: str) -> MetricSpec:
+    return MetricSpec(
+        id=metric, title=metric, description="not a known metric", formula="", unit=Unit.number,
+        direction=Direction.higher, category=Category.custom, perspective=Perspective.customer,
+        definition=SimpleDefinition(table="events", agg=Aggregation.count),
+    )  # fmt: skip
+
+
+def objective_status(ctx: GoalContext, objective_id: str) -> ObjectiveCard:
+    """One objective with its evaluated KPIs and focus warnings."""
+    book = ctx.load()
+    objective = get_objective(book, objective_id)
+    goals = book.goals_of(objective_id)
+    card = build_scorecard(
+        GoalBook(objectives=[objective], goals=goals), evaluate(ctx, goals),
+        product=ctx.settings.name, as_of=ctx.as_of, currency=ctx.settings.currency,
+        max_kpis=ctx.settings.goals.max_kpis_per_objective,
+    )  # fmt: skip
+    return next(o for p in card.perspectives for o in p.objectives)
+
+
+def track_goal(ctx: GoalContext, goal_id: str) -> GoalProgress:
+    goal = get_goal(ctx.load(), goal_id)
+    return evaluate(ctx, [goal])[goal.id]
+
+
+def scorecard(ctx: GoalContext) -> Scorecard:
+    book = ctx.load()
+    progress = evaluate(ctx, book.goals)
+    return build_scorecard(
+        book, progress, product=ctx.settings.name, as_of=ctx.as_of,
+        currency=ctx.settings.currency, max_kpis=ctx.settings.goals.max_kpis_per_objective,
+    )  # fmt: skip
+
+
+# -- suggestions and templates -------------------------------------------------------
+def suggest(
+    ctx: GoalContext,
+    metric: str,
+    *,
+    deadline: date | str,
+    start: date | str | None = None,
+    grain: str | Grain = Grain.month,
+    where: str | None = None,
+) -> Suggestion:
+    """Targets for ``metric`` by ``deadline`` from the history of its improvements.
+
+    The baseline is the period before ``start`` (default: the latest complete period).
+    """
+    spec = ctx.registry.get(metric)
+    grain = parse_grain(grain)
+    deadline = _required_date(deadline, "deadline")
+    start = parse_date(start, "start")
+    history = metric_history(ctx, metric, grain, where, earliest=start).dropna()
+    if history.empty:
+        raise GoalError(f"{metric} has no complete {grain.value} with a value to learn from")
+    if start is None:
+        base_period = history.index[-1]
+    else:
+        base_period = shift_periods(period_start(start, grain, ctx.week_start), grain, -1)
+        if base_period not in history.index:
+            base_period = history.index[-1]
+    last = period_start(deadline, grain, ctx.week_start)
+    periods = period_offset(base_period, last, grain)
+    if periods < 1:
+        raise GoalError(f"deadline {deadline} is not after the baseline period {base_period}")
+    try:
+        return suggest_targets(spec, history, float(history.loc[base_period]), periods)
+    except ValueError as exc:
+        raise GoalError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class TemplateKpi:
+    metric: str | None
+    why: str
+    note: str
+    suggestion: Suggestion | None
+    target: Target | None  # the "stretch" suggestion, when the history allows one
+
+
+@dataclass(frozen=True)
+class TemplateObjective:
+    name: str
+    perspective: Perspective
+    description: str
+    kpis: tuple[TemplateKpi, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    stage: Stage
+    start: date
+    deadline: date
+    grain: Grain
+    objectives: tuple[TemplateObjective, ...]
+    applied: tuple[str, ...] = ()  # ids of goals written when applied
+
+
+def template(
+    ctx: GoalContext,
+    stage: Stage | str,
+    *,
+    start: date | str | None = None,
+    deadline: date | str | None = None,
+    grain: str | Grain = Grain.month,
+    apply: bool = False,
+    by: str | None = None,
+) -> Template:
+    """A starter set for ``stage`` with targets suggested from this workspace's history;
+    ``apply`` writes its objectives and the goals that have a suggested target."""
+    stage = parse_stage(str(stage))
+    grain = parse_grain(grain)
+    start, deadline = parse_date(start, "start"), parse_date(deadline, "deadline")
+    start = start or period_start(ctx.as_of, grain, ctx.week_start)
+    if deadline is None:  # six whole periods
+        first = period_start(start, grain, ctx.week_start)
+        deadline = shift_periods(first, grain, 6) - timedelta(days=1)
+    available = frozenset(ctx.registry.metrics)
+    objectives = []
+    for idea in TEMPLATES[stage]:
+        kpis = []
+        for kpi in idea.kpis:
+            metric, note = pick_metric(kpi, available)
+            suggestion, target = None, None
+            if metric is not None:
+                try:
+                    suggestion = suggest(ctx, metric, deadline=deadline, start=start, grain=grain)
+                except NorthstarError as exc:
+                    note = "; ".join(n for n in (note, f"no suggested target: {exc}") if n)
+                else:
+                    value = suggestion.targets[1].value
+                    kind = (TargetKind.at_least if ctx.registry.get(metric).direction
+                            is Direction.higher else TargetKind.at_most)  # fmt: skip
+                    target = Target(kind=kind, value=round(value, 6))
+            kpis.append(TemplateKpi(metric, kpi.why, note, suggestion, target))
+        objectives.append(TemplateObjective(idea.name, idea.perspective, idea.description,
+                                            tuple(kpis)))  # fmt: skip
+    proposal = Template(stage, start, deadline, grain, tuple(objectives))
+    if not apply:
+        return proposal
+    written = []
+    frame = TimeFrame(start=start, end=deadline)
+    for obj in objectives:
+        book = ctx.load()
+        existing = next((o for o in book.objectives if o.name == obj.name), None)
+        oid = existing.id if existing else add_objective(
+            ctx, obj.name, perspective=obj.perspective, description=obj.description,
+            time_frame=frame,
+        ).id  # fmt: skip
+        for item in obj.kpis:
+            if item.metric is None or item.target is None:
+                continue
+            new = add_goal(
+                ctx, item.metric, item.target, objectives=[oid], start=start, deadline=deadline,
+                grain=grain, note=f"from the {stage.value} template: {item.why}", by=by,
+            )  # fmt: skip
+            written.append(new.goal.id)
+    return Template(stage, start, deadline, grain, tuple(objectives), tuple(written))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _first(exc: Exception) -> str:
+    """The first problem of a validation error, as one line."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        return f"{where}: {msg}" if where else msg
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
