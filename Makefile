@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint bench bench-metrics bench-forecast clean
+.PHONY: demo test lint bench bench-metrics bench-forecast bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-metrics: $(VENV)/.installed-test
 ## make bench-forecast: backtest of the goal forecast on the demo data (see benchmarks/README.md)
 bench-forecast: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/forecast_backtest.py
+
+## make bench-ingest: sustained live ingest through northstar serve, durability on (see benchmarks/README.md)
+bench-ingest: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/ingest_speed.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -101,6 +101,10 @@ def test_retention_rate_metric(tmp_path: Path) -> None:
     early = ws.query("retention_rate", grain="day", start="2026-03-01", end="2026-03-02",
                      today=date(2026, 3, 2))  # fmt: skip
     assert early["value"].iloc[0] == 1.0 and early["value"].isna().iloc[1]
+    # On Mar 3 the Mar 2 cohort has a value but is not final until Mar 3 has ended.
+    mid = ws.query("retention_rate", grain="day", start="2026-03-01", end="2026-03-02",
+                   today=date(2026, 3, 3))  # fmt: skip
+    assert mid["complete"].tolist() == [True, False]
 
 
 def test_funnel_conversion_metric(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@
     ├── SettingsError              northstar.yaml is unreadable or a setting is invalid
     ├── UnknownTableError          a table name that is not in the data model
     ├── ImportFileError            a file that cannot be read, or columns that cannot be mapped
-    ├── StoreBusyError             the store is opened for writing by another process
+    ├── StoreBusyError             the store stayed in use by another process past the wait
+    ├── ApiKeyError                an API key id that does not exist, a bad kind or source
+    ├── ServerError                the tracking server cannot start (port taken, already running)
     ├── QueryError                 a read-only SQL statement that failed or tried to write
     ├── MetricError                a metric query that cannot be answered
     │   ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
@@ -48,6 +50,14 @@ class StoreBusyError(NorthstarError):
     """Another process holds the workspace store open for writing."""
 
 
+class ApiKeyError(NorthstarError):
+    """An API key that does not exist, or a key kind or source that is not allowed."""
+
+
+class ServerError(NorthstarError):
+    """The tracking server cannot start: its port is taken or it already runs here."""
+
+
 class QueryError(NorthstarError):
     """A user-supplied read-only query failed."""
 
@@ -81,6 +91,7 @@ class GoalFileError(GoalError):
 
 
 __all__ = [
+    "ApiKeyError",
     "FilterError",
     "GoalError",
     "GoalFileError",
@@ -90,6 +101,7 @@ __all__ = [
     "NorthstarError",
     "QueryArgumentError",
     "QueryError",
+    "ServerError",
     "SettingsError",
     "StoreBusyError",
     "UnknownMetricError",

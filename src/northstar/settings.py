@@ -94,6 +94,53 @@ class FeatureSettings(_Section):
     )  # fmt: skip
 
 
+class SessionSettings(_Section):
+    """How sessions are cut when events carry no ``session_id``."""
+
+    timeout_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="Inactivity gap that ends a session."
+    )
+    max_hours: int = Field(default=24, ge=1, le=72, description="A session is cut at this length.")
+
+
+class RevenueSettings(_Section):
+    """Revenue policies where SaaS billing tools disagree (ChartMogul semantics by default)."""
+
+    churn_recognition: ChurnRecognition = Field(
+        default=ChurnRecognition.period_end,
+        description="When a cancelled customer counts as churned: at the end of the paid "
+        "period (period_end) or when they cancel (cancellation).",
+    )
+    count_same_period_churn: bool = Field(
+        default=False,
+        description="Count customers who both start and churn within one period in the "
+        "customer churn rate.",
+    )
+    past_due_counts_as_mrr: bool = Field(
+        default=True,
+        description="Subscriptions in past_due status still contribute to MRR until they "
+        "are cancelled.",
+    )
+    cac_spend_lag_periods: int = Field(
+        default=0,
+        ge=0,
+        le=12,
+        description="CAC divides the spend of this many periods earlier by this period's "
+        "new customers (0: same period).",
+    )
+    ltv_churn_months: int = Field(
+        default=6, ge=1, le=36, description="Trailing complete months averaged for LTV's churn."
+    )
+    nrr_window_months: int = Field(
+        default=12, ge=1, le=36, description="Window over which NRR and GRR are measured."
+    )
+    addressable_market: int | None = Field(
+        default=None,
+        ge=1,
+        description="Number of potential customers, for market penetration. Null: not set.",
+    )
+
+
 class GoalSettings(_Section):
     """How goals are judged and forecast (see docs/goals.md)."""
 
@@ -164,50 +211,28 @@ class GoalSettings(_Section):
         return self
 
 
-class SessionSettings(_Section):
-    """How sessions are cut when events carry no ``session_id``."""
+class StoreSettings(_Section):
+    """How commands share the store with the server and with each other."""
 
-    timeout_minutes: int = Field(
-        default=30, ge=1, le=24 * 60, description="Inactivity gap that ends a session."
-    )
-    max_hours: int = Field(default=24, ge=1, le=72, description="A session is cut at this length.")
-
-
-class RevenueSettings(_Section):
-    """Revenue policies where SaaS billing tools disagree (ChartMogul semantics by default)."""
-
-    churn_recognition: ChurnRecognition = Field(
-        default=ChurnRecognition.period_end,
-        description="When a cancelled customer counts as churned: at the end of the paid "
-        "period (period_end) or when they cancel (cancellation).",
-    )
-    count_same_period_churn: bool = Field(
-        default=False,
-        description="Count customers who both start and churn within one period in the "
-        "customer churn rate.",
-    )
-    past_due_counts_as_mrr: bool = Field(
-        default=True,
-        description="Subscriptions in past_due status still contribute to MRR until they "
-        "are cancelled.",
-    )
-    cac_spend_lag_periods: int = Field(
-        default=0,
+    lock_wait_seconds: float = Field(
+        default=30.0,
         ge=0,
-        le=12,
-        description="CAC divides the spend of this many periods earlier by this period's "
-        "new customers (0: same period).",
+        le=3600,
+        description="How long a command waits for the store while another process (the "
+        "server's flusher, an import) holds it, before it gives up with an error.",
     )
-    ltv_churn_months: int = Field(
-        default=6, ge=1, le=36, description="Trailing complete months averaged for LTV's churn."
-    )
-    nrr_window_months: int = Field(
-        default=12, ge=1, le=36, description="Window over which NRR and GRR are measured."
-    )
-    addressable_market: int | None = Field(
-        default=None,
-        ge=1,
-        description="Number of potential customers, for market penetration. Null: not set.",
+
+
+class ServerSettings(_Section):
+    """The workspace's server, ``northstar serve`` (see docs/ingestion-server.md)."""
+
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
+    flush_seconds: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=300,
+        description="How often accepted events move from the ingestion log into the store.",
     )
 
 
@@ -230,8 +255,10 @@ class Settings(_Section):
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Feature adoption report."
     )
-    goals: GoalSettings = Field(default_factory=GoalSettings, description="Goals.")
     revenue: RevenueSettings = Field(default_factory=RevenueSettings, description="Revenue.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Store sharing.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="Server.")
+    goals: GoalSettings = Field(default_factory=GoalSettings, description="Goals.")
 
     @field_validator("timezone")
     @classmethod

@@ -38,6 +38,7 @@ from northstar.goals.suggest import Suggestion
 from northstar.goals.timeframe import parse_time_frame
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
+from northstar.ingest.live_log import LOG_DIR, PendingLog, pending, running_server
 from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
 from northstar.metrics.feedback import Feedback, feedback
 from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
@@ -47,10 +48,22 @@ from northstar.metrics.registry import Registry
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
+from northstar.store.connection import connect
+from northstar.store.keys import ApiKey, create_key, list_keys, revoke_key
+from northstar.store.status import StoreFigures, store_figures
 
 ENV_VAR = "NORTHSTAR_WORKSPACE"
 CACHE_DIR = ".cache/queries"
 SQL_CACHE_DIR = ".cache/sql"
+
+
+@dataclass(frozen=True)
+class WorkspaceStatus:
+    """Is data flowing in? (``northstar status``)"""
+
+    figures: StoreFigures  # events today, last event, quarantine
+    waiting: PendingLog  # acknowledged by the server, not yet in the store
+    server: dict[str, Any] | None  # pid and url of the running server, if any
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,9 @@ class Workspace:
     @contextmanager
     def store(self, *, read_only: bool = False) -> Iterator[Store]:
         """Open the store for the duration of a block."""
-        store = Store(self.db_path, read_only=read_only)
+        store = Store(
+            self.db_path, read_only=read_only, lock_wait=self.settings.store.lock_wait_seconds
+        )
         try:
             yield store
         finally:
@@ -148,6 +163,30 @@ class Workspace:
         """Quarantined rows with file, line, raw row and reason, newest first."""
         with self.store(read_only=True) as store:
             return rejected_rows(store, limit=limit, table=table)
+
+    # -- live ingestion (docs/ingestion-server.md) -------------------------------
+    def create_key(self, kind: str = "write", *, source: str | None = None) -> tuple[ApiKey, str]:
+        """A new API key and its token (shown once; only a hash is stored). Write keys
+        belong to a source (web, ios, backend...) and can only send data."""
+        with self.store() as store:
+            return create_key(store, kind, source)
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every API key, revoked ones included (never the tokens)."""
+        with self.store(read_only=True) as store:
+            return list_keys(store)
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key by id or prefix; a running server refuses it within a flush."""
+        with self.store() as store:
+            return revoke_key(store, key_id)
+
+    def status(self) -> WorkspaceStatus:
+        """Events today, last event, quarantine size, and what the server's log holds."""
+        folder = self.path / LOG_DIR
+        with self.store(read_only=True) as store:
+            figures = store_figures(store, self.settings.timezone)
+        return WorkspaceStatus(figures, pending(folder), running_server(folder))
 
     # -- inspection -------------------------------------------------------------
     def tables(self) -> list[TableInfo]:
@@ -511,9 +550,10 @@ class Workspace:
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""
         try:
-            con = duckdb.connect(
-                str(self.db_path),
+            con = connect(
+                self.db_path,
                 read_only=True,
+                lock_wait=self.settings.store.lock_wait_seconds,
                 config={"enable_external_access": False},
             )
         except duckdb.Error as exc:

@@ -113,6 +113,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "users first active in P and active in P+1 / users first active in P",
         unit=Unit.rate, direction=Direction.higher, category=Category.engagement,
         perspective=Perspective.customer, fn=retention_rate, sources=("events",), empty=None,
+        settle_periods=1,
         notes="The full table, with any start and return event, is 'northstar retention'. "
         "Declare others with the YAML kind 'retention'. The value of a period is final "
         "once the next period has ended.",

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +29,13 @@ from northstar.metrics.periods import (
     Window,
     parse_date,
     parse_grain,
+    period_last_day,
     period_start,
     resolve_window,
     shift_periods,
 )
 from northstar.metrics.registry import Registry
+from northstar.metrics.spec import MetricSpec
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
 
@@ -140,8 +142,23 @@ def run_query(
         df.insert(0, "metric", spec.id)
         frames.append(df)
     frame = pd.concat(frames, ignore_index=True)
-    frame["complete"] = [window.is_complete(p) for p in frame["period"]]
+    settle = {spec.id: spec for spec in specs}
+    frame["complete"] = [
+        is_final(window, settle[m], p)
+        for m, p in zip(frame["metric"], frame["period"], strict=True)
+    ]
     return QueryResult(request, window, frame, sql=engine.sql_log)
+
+
+def is_final(window: Window, spec: MetricSpec, period: date) -> bool:
+    """Whether a period's value will not change: it has ended (and, for a cohort metric,
+    its cohort has had the time to settle)."""
+    if not window.is_complete(period):
+        return False
+    if not spec.settle_periods and not spec.settle_days:
+        return True
+    last = period_last_day(shift_periods(period, window.grain, spec.settle_periods), window.grain)
+    return last + timedelta(days=spec.settle_days) < window.today
 
 
 def _with_comparison(df: pd.DataFrame, window: Window, request: QueryRequest) -> pd.DataFrame:

@@ -162,6 +162,10 @@ class MetricSpec:
     empty: float | None = 0.0  # value of a period without data (None: no value)
     notes: str = ""
     origin: str = "built-in"  # or the YAML file that declared it
+    # A cohort metric's value of a period is final only later: once ``settle_periods``
+    # more periods have ended, plus ``settle_days`` days (until then it is incomplete).
+    settle_periods: int = 0
+    settle_days: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

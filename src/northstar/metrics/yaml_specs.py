@@ -162,7 +162,18 @@ class MetricEntry(BaseModel):
             rollup=rollup,
             empty=empty,
             origin=origin,
+            settle_periods=(self.offset or 1) if self.kind == "retention" else 0,
+            settle_days=_window_days(self.window) if self.kind == "funnel" else 0,
         )
+
+
+def _window_days(window: str | None) -> int:
+    """Whole days a funnel's conversion window lasts (its periods settle after that)."""
+    import importlib
+
+    funnel = importlib.import_module("northstar.analyses.funnel")
+    seconds = funnel.parse_duration(window or "14d").total_seconds()
+    return int(-(-seconds // 86400))
 
 
 def _formula(entry: MetricEntry) -> str:

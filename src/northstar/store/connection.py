@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,39 @@ from northstar.errors import StoreBusyError, WorkspaceError
 from northstar.store.migrations import LATEST_VERSION, MIGRATIONS
 
 DB_FILE = "northstar.duckdb"
+# DuckDB lets one process hold the file for writing and no reader meanwhile, so the
+# server's flusher, an import and a query take turns: opening waits this long for the
+# lock before giving up (Settings.store.lock_wait_seconds overrides it per workspace).
+LOCK_WAIT_SECONDS = 30.0
+
+
+def connect(
+    path: Path,
+    *,
+    read_only: bool = False,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+    config: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting up to ``lock_wait`` seconds while another process
+    holds it; then :class:`StoreBusyError`. Other failures are :class:`WorkspaceError`."""
+    deadline = time.monotonic() + max(lock_wait, 0.0)
+    delay = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WorkspaceError(f"cannot open {path}: {exc}") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreBusyError(
+                    f"the workspace store {path} stayed in use by another process for "
+                    f"{lock_wait:g} s; wait for it to finish (an import, the server's "
+                    "flusher) or raise store.lock_wait_seconds"
+                ) from None
+            # Jitter keeps two waiting processes from retrying in lockstep.
+            time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
+            delay = min(delay * 2, 0.2)
 
 
 class Store:
@@ -24,19 +59,18 @@ class Store:
     time zone explicitly.
     """
 
-    def __init__(self, path: Path, *, read_only: bool = False, create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        create: bool = False,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+    ) -> None:
         self.path = path
         if not create and not path.exists():
             raise WorkspaceError(f"no store at {path}; run 'northstar init' first")
-        try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusyError(
-                    f"the workspace store {path} is in use by another process; "
-                    "wait for it to finish or stop it"
-                ) from None
-            raise WorkspaceError(f"cannot open {path}: {exc}") from None
+        self.con = connect(path, read_only=read_only, lock_wait=lock_wait)
         self.con.execute("SET TimeZone = 'UTC'")
         # A progress bar drawn by the engine would garble the CLI's own output.
         self.con.execute("SET enable_progress_bar = false")
@@ -44,6 +78,13 @@ class Store:
         if not read_only:
             self._migrate()
         else:
+            if self.schema_version() < LATEST_VERSION:
+                # A workspace from an older Northstar: upgrade it once, then read.
+                self.con.close()
+                Store(path, lock_wait=lock_wait).close()
+                self.con = connect(path, read_only=True, lock_wait=lock_wait)
+                self.con.execute("SET TimeZone = 'UTC'")
+                self.con.execute("SET enable_progress_bar = false")
             self._check_version()
         self._ibis: IbisDuckDB | None = None
 

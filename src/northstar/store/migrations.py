@@ -83,8 +83,21 @@ def _v1_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v2_api_keys(con: duckdb.DuckDBPyConnection) -> None:
+    # Only a SHA-256 of each token is kept; the token itself is shown once, at creation.
+    con.execute(
+        """
+        CREATE TABLE _api_keys (
+          key_id VARCHAR NOT NULL PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR,
+          token_hash VARCHAR NOT NULL UNIQUE, prefix VARCHAR NOT NULL,
+          created_at TIMESTAMPTZ NOT NULL, revoked_at TIMESTAMPTZ
+        )"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "data model, import log, quarantine, identity map, incidents", _v1_initial),
+    Migration(2, "API keys for the tracking server (hashed)", _v2_api_keys),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -37,12 +37,14 @@ def builtin(
     rollup: Rollup = Rollup.flow,
     empty: float | None = 0.0,
     notes: str = "",
+    settle_periods: int = 0,
+    settle_days: int = 0,
 ) -> MetricSpec:
     return MetricSpec(
         id=id, title=title, description=description, formula=formula, unit=unit,
         direction=direction, category=category, perspective=perspective,
         definition=BuiltinDefinition(fn), sources=sources, rollup=rollup, empty=empty,
-        notes=notes,
+        notes=notes, settle_periods=settle_periods, settle_days=settle_days,
     )  # fmt: skip
 
 

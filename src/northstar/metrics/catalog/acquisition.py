@@ -310,6 +310,11 @@ def signup_to_activation(ctx: Context) -> ir.Table:
     return _rate(ctx, joined, joined.__hit_person.notnull())
 
 
+# A period's trial-to-paid rate is final once its trials (up to a month) and the
+# conversion allowance after them are over.
+TRIAL_SETTLE_DAYS = 30 + TRIAL_TO_PAID_DAYS
+
+
 def trial_to_paid(ctx: Context) -> ir.Table:
     subs = ctx.table("subscriptions")
     trials = subs.filter(subs.status == "trialing")
@@ -470,6 +475,7 @@ METRICS: list[MetricSpec] = [
         "sign-ups of the period",
         unit=Unit.rate, direction=Direction.higher, fn=signup_to_activation,
         sources=("users", "events"), empty=None,
+        settle_days=ACTIVATION_DAYS,
     ),
     _financial(
         "trial_to_paid", "Trial → paid conversion",
@@ -481,5 +487,6 @@ METRICS: list[MetricSpec] = [
         "end / customers whose first trial started in the period",
         unit=Unit.rate, direction=Direction.higher, fn=trial_to_paid,
         sources=("subscriptions", "customers"), empty=None,
+        settle_days=TRIAL_SETTLE_DAYS,
     ),
 ]  # fmt: skip

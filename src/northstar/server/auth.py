@@ -1,0 +1,75 @@
+"""Who is calling: API keys as the SDKs present them, checked against hashed keys.
+
+Segment's SDKs send the write key as the user name of HTTP Basic auth (and some put
+``writeKey`` in the body); PostHog's send ``api_key`` in the body; Northstar's read
+side uses ``Authorization: Bearer``. The server keeps the active keys' hashes in
+memory; the flusher reloads them whenever another process changed the store (so a key
+created or revoked with ``northstar keys`` takes effect within a flush interval).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from typing import Any
+
+from northstar.store.connection import Store
+from northstar.store.keys import KeyGrant, active_grants, hash_token
+
+BODY_KEY_FIELDS = ("writeKey", "api_key", "token")
+
+
+def header_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization`` header (Basic: the user name, or the password
+    when the user name is empty; Bearer: the token)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer":
+        return value or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, password = decoded.partition(":")
+        return user or password or None
+    return None
+
+
+def body_token(body: Any) -> str | None:
+    """A key carried in the JSON body (``writeKey``, ``api_key`` or ``token``)."""
+    if type(body) is not dict:
+        return None
+    for name in BODY_KEY_FIELDS:
+        value = body.get(name)
+        if type(value) is str and value:
+            return value
+    props = body.get("properties")
+    if type(props) is dict and type(props.get("token")) is str:
+        return str(props["token"])
+    return None
+
+
+class KeyCache:
+    """The active keys' hashes, as last loaded from the store."""
+
+    def __init__(self) -> None:
+        self._grants: dict[str, KeyGrant] = {}
+        self._lock = threading.Lock()
+        self.loaded_at = 0.0
+
+    def load(self, store: Store) -> None:
+        grants = active_grants(store)
+        with self._lock:
+            self._grants = grants
+            self.loaded_at = time.monotonic()
+
+    def check(self, token: str | None) -> KeyGrant | None:
+        if not token:
+            return None
+        return self._grants.get(hash_token(token))

@@ -1,0 +1,262 @@
+"""HTTP routes: the tracking API (Segment and PostHog shapes) and /health.
+
+Every ingestion request goes: key → body (limits) → messages → log append (fsync,
+shared with concurrent requests) → answer. The answer is 200 when every message was
+accepted, 400 with the reason of each rejected message otherwise (the accepted ones
+are stored all the same), 401/403 for a key that may not send (nothing is written),
+413/415 for a body that cannot be read, 503 when the log cannot be written (SDKs
+retry). Every message that is not stored is kept in the quarantine with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from northstar.ingest.tracking import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    Batch,
+    Outcome,
+    batch_sent_at,
+    clip,
+    posthog_messages,
+    raw_text,
+    rejected_line,
+    segment_messages,
+)
+from northstar.server import openapi
+from northstar.server.auth import body_token, header_token
+from northstar.server.body import BodyProblem, read_json
+from northstar.server.state import ServerState
+from northstar.store.keys import KeyGrant
+
+log = logging.getLogger("northstar.server")
+router = APIRouter()
+
+
+def _json(status: int, payload: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    # "message" is what Segment's SDKs log, "detail" what PostHog's log.
+    payload = {"success": False, "code": code, "message": message, "detail": message,
+               "quarantined": 0, **extra}  # fmt: skip
+    return _json(status, payload)
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.northstar
+    return state
+
+
+def _refused(grant: KeyGrant | None, had_token: bool) -> Response | None:
+    if grant is None:
+        if had_token:
+            return _error(401, "unauthorized", "unknown or revoked write key; nothing was stored")
+        return _error(
+            401,
+            "unauthorized",
+            "no write key: send it as the HTTP Basic user name (Segment SDKs), as "
+            "'writeKey' or 'api_key' in the body (PostHog SDKs), or as a Bearer token",
+        )
+    if grant.kind != "write":
+        return _error(
+            403,
+            "forbidden",
+            f"a {grant.kind} key cannot send data; use a write key (northstar keys create "
+            "write --source NAME)",
+        )
+    return None
+
+
+async def _authorize(state: ServerState, token: str | None) -> KeyGrant | None:
+    grant = state.keys.check(token)
+    if grant is None and token:
+        grant = await state.recheck(token)
+    return grant
+
+
+def _batch(request: Request, grant: KeyGrant, received: datetime) -> Batch:
+    request_id = f"{random.getrandbits(48):012x}"  # tells requests apart in the quarantine
+    label = f"POST {request.url.path} · source {grant.source} · request {request_id}"
+    return Batch(received=received, source=grant.source or "default", label=label)
+
+
+Parse = Callable[[Any, Batch], Outcome | str]
+
+
+async def _ingest(request: Request, parse: Parse) -> Response:
+    state = _state(request)
+    state.requests += 1
+    received = datetime.now(UTC)
+    token = header_token(request.headers.get("authorization"))
+    grant = None
+    if token is not None:
+        grant = await _authorize(state, token)
+        if (refusal := _refused(grant, True)) is not None:
+            return refusal
+    try:
+        body = await read_json(request)
+    except BodyProblem as problem:
+        if grant is None:  # we do not know whose it is: answer, keep nothing
+            return _error(problem.status, "invalid_body", problem.reason + " (not kept: no key)")
+        batch = _batch(request, grant, received)
+        await _keep(state, [rejected_line(batch, None, clip(problem.raw), problem.reason)])
+        state.rejected += 1
+        return _error(problem.status, "invalid_body", problem.reason, quarantined=1)
+    if grant is None:
+        token = body_token(body)
+        grant = await _authorize(state, token)
+        if (refusal := _refused(grant, token is not None)) is not None:
+            return refusal
+    assert grant is not None
+    batch = _batch(request, grant, received)
+    outcome = parse(body, batch)
+    if isinstance(outcome, str):  # the body's shape is wrong as a whole
+        await _keep(state, [rejected_line(batch, None, raw_text(body), outcome)])
+        state.rejected += 1
+        return _error(400, "invalid_body", outcome, quarantined=1)
+    # Every accepted message is one event record.
+    failure = await _keep(state, outcome.lines, outcome.accepted) if outcome.lines else None
+    if failure is not None:
+        return failure
+    state.accepted += outcome.accepted
+    state.rejected += len(outcome.rejected)
+    if outcome.warnings:
+        state.clamped += len(outcome.warnings)
+        for warning in outcome.warnings:
+            log.warning("source %s: %s", batch.source, warning["warning"])
+    total = outcome.accepted + len(outcome.rejected)
+    if outcome.rejected:
+        first = outcome.rejected[0]
+        where = f"batch[{first['index']}]" if total > 1 else "the message"
+        return _error(
+            400,
+            "invalid_messages",
+            f"{len(outcome.rejected)} of {total} message(s) rejected ({where}: "
+            f"{first['reason']}); the others were stored",
+            accepted=outcome.accepted,
+            quarantined=len(outcome.rejected),
+            rejected=outcome.rejected,
+            warnings=outcome.warnings,
+        )
+    return _json(200, {"success": True, "status": 1, "accepted": outcome.accepted,
+                       "warnings": outcome.warnings})  # fmt: skip
+
+
+async def _keep(state: ServerState, lines: list[bytes], events: int = 0) -> Response | None:
+    """Append to the log; a 503 (which SDKs retry) when the disk refuses."""
+    try:
+        await state.log.append(b"".join(lines), events)
+    except OSError as exc:
+        log.error("cannot write the ingestion log: %s", exc)
+        return _error(503, "unavailable", f"the server cannot write its log ({exc}); retry later")
+    return None
+
+
+# -- shapes -------------------------------------------------------------------------
+
+
+def _segment_one(kind: str) -> Parse:
+    def parse(body: Any, batch: Batch) -> Outcome | str:
+        if type(body) is not dict:
+            return f"a /v1/{kind} body must be a JSON object (one message)"
+        batch_sent_at(batch, body.get("sentAt"))
+        return segment_messages([body], batch, kind=kind)
+
+    return parse
+
+
+def _segment_batch(body: Any, batch: Batch) -> Outcome | str:
+    if type(body) is not dict or type(body.get("batch")) is not list:
+        return "a /v1/batch body must be a JSON object with a 'batch' array of messages"
+    batch_sent_at(batch, body.get("sentAt"))
+    context = body.get("context")
+    batch.context = context if type(context) is dict else None
+    return segment_messages(body["batch"], batch)
+
+
+def _posthog(body: Any, batch: Batch) -> Outcome | str:
+    if type(body) is list:
+        messages = body
+    elif type(body) is dict and type(body.get("batch")) is list:
+        messages = body["batch"]
+        batch_sent_at(batch, body.get("sent_at"))
+    elif type(body) is dict and "event" in body:
+        messages = [body]
+    else:
+        return "expected a PostHog event object, {'batch': [...]} or an array of events"
+    return posthog_messages(messages, batch)
+
+
+def _route(parse: Parse) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await _ingest(request, parse)
+
+    return endpoint
+
+
+for _kind in ("track", "identify", "page", "screen", "alias", "group"):
+    router.add_api_route(
+        f"/v1/{_kind}", _route(_segment_one(_kind)), methods=["POST"], tags=["Segment"],
+        summary=f"Segment {_kind} call", openapi_extra=openapi.segment_one(_kind),
+    )  # fmt: skip
+router.add_api_route(
+    "/v1/batch", _route(_segment_batch), methods=["POST"], tags=["Segment"],
+    summary="Segment batch of messages", openapi_extra=openapi.segment_batch(),
+)  # fmt: skip
+for _path in ("/batch", "/capture", "/e", "/i/v0/e"):
+    for _slash in ("", "/"):
+        router.add_api_route(
+            _path + _slash, _route(_posthog), methods=["POST"], tags=["PostHog"],
+            summary=f"PostHog capture ({_path})", include_in_schema=_slash == "/",
+            openapi_extra=openapi.posthog(),
+        )  # fmt: skip
+
+
+# -- health -------------------------------------------------------------------------
+
+
+@router.get("/health", tags=["Health"], summary="Server and ingestion status")
+async def health(request: Request) -> Response:
+    """Operational status for anyone; store figures for a read or admin key."""
+    state = _state(request)
+    flusher = state.flusher.state
+    payload: dict[str, Any] = {
+        "status": "ok" if state.log.failed is None else "failing",
+        "uptime_seconds": round(time.monotonic() - state.started, 1),
+        "requests": state.requests,
+        "accepted_messages": state.accepted,
+        "rejected_messages": state.rejected,
+        "clamped_timestamps": state.clamped,
+        "log": {
+            "waiting_events": state.log.waiting_events(),
+            "waiting_segments": state.log.waiting_segments(),
+            "write_error": state.log.failed,
+        },
+        "flusher": {
+            "last_flush_at": flusher.last_flush_at.isoformat() if flusher.last_flush_at else None,
+            "loaded_events": flusher.loaded_events,
+            "busy_rounds": flusher.busy_rounds,
+            "last_error": flusher.last_error,
+        },
+        "limits": {"message_bytes": MAX_MESSAGE_BYTES, "request_bytes": MAX_BATCH_BYTES},
+    }
+    grant = state.keys.check(header_token(request.headers.get("authorization")))
+    if grant is not None and grant.kind in ("read", "admin") and flusher.figures is not None:
+        figures = flusher.figures
+        payload["store"] = {
+            "events_today": figures.events_today,
+            "last_event_at": figures.last_event_at.isoformat() if figures.last_event_at else None,
+            "quarantined": figures.quarantined,
+        }
+    return _json(200 if state.log.failed is None else 503, payload)
