@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint bench bench-metrics bench-forecast bench-ingest clean
+.PHONY: demo test lint browser bench-web bench bench-metrics bench-analyses bench-forecast bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ demo: $(VENV)/.installed
 	$(BIN)/northstar demo --workspace $(DEMO) --replace
 	$(BIN)/northstar scorecard --workspace $(DEMO)
 
-## make test: ruff, mypy and the whole test suite
-test: $(VENV)/.installed-test lint
+## make test: ruff, mypy and the whole test suite (the web UI's tests drive Debian's chromium)
+test: $(VENV)/.installed-test lint browser
 	$(BIN)/python -m pytest
+
+# The browser tests use the system's chromium; Playwright never downloads one.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
@@ -40,6 +44,10 @@ bench: $(VENV)/.installed-test
 bench-metrics: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/metric_speed.py
 
+## make bench-analyses: retention table and funnel through Northstar vs hand-written SQL (see benchmarks/README.md)
+bench-analyses: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/analysis_speed.py
+
 ## make bench-forecast: backtest of the goal forecast on the demo data (see benchmarks/README.md)
 bench-forecast: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/forecast_backtest.py
@@ -47,6 +55,10 @@ bench-forecast: $(VENV)/.installed-test
 ## make bench-ingest: sustained live ingest through northstar serve, durability on (see benchmarks/README.md)
 bench-ingest: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ingest_speed.py
+
+## make bench-web: scorecard and explorer page load times on the 20M-event workspace (see benchmarks/README.md)
+bench-web: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/web_speed.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -30,3 +30,15 @@ def test_demo_loads_every_row_and_records_incidents(tmp_path: Path) -> None:
         "WHERE e.event = '$identify' AND coalesce(m.person_id, '') <> e.distinct_id",
     )
     assert unmapped == [(0,)]
+    # Its declared features load and the report runs on them, counted independently:
+    # adopters of a feature are the persons with its event in the range.
+    features = ws.features()
+    assert len({f.id for f in features}) == len(features) >= 10
+    report = ws.feature_report(start=expected.start, end=expected.end)
+    by_id = {r.id: r for r in report.features}
+    adopters = rows(
+        ws,
+        "SELECT count(DISTINCT coalesce(m.person_id, e.distinct_id)) FROM events e "
+        "LEFT JOIN _person_map m USING (distinct_id) WHERE e.event = 'report_exported'",
+    )
+    assert adopters == [(by_id["report_exported"].adopters,)]

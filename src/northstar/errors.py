@@ -8,6 +8,7 @@
     ├── StoreBusyError             the store stayed in use by another process past the wait
     ├── ApiKeyError                an API key id that does not exist, a bad kind or source
     ├── ServerError                the tracking server cannot start (port taken, already running)
+    ├── AccessError                a read API call without a read/admin key, a page from afar
     ├── QueryError                 a read-only SQL statement that failed or tried to write
     ├── MetricError                a metric query that cannot be answered
     │   ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
@@ -56,6 +57,15 @@ class ApiKeyError(NorthstarError):
 
 class ServerError(NorthstarError):
     """The tracking server cannot start: its port is taken or it already runs here."""
+
+
+class AccessError(NorthstarError):
+    """A read API call without a usable read or admin key, or a web page asked for from
+    outside the loopback interface; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class QueryError(NorthstarError):

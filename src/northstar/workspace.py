@@ -164,6 +164,13 @@ class Workspace:
         with self.store(read_only=True) as store:
             return rejected_rows(store, limit=limit, table=table)
 
+    def recent_imports(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest imports and server flushes: table, files, rows, duplicates, rejected."""
+        from northstar.store.status import recent_imports
+
+        with self.store(read_only=True) as store:
+            return recent_imports(store, limit=limit)
+
     # -- live ingestion (docs/ingestion-server.md) -------------------------------
     def create_key(self, kind: str = "write", *, source: str | None = None) -> tuple[ApiKey, str]:
         """A new API key and its token (shown once; only a hash is stored). Write keys

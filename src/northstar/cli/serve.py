@@ -35,6 +35,7 @@ def serve(
 
     def ready(listening: Listening) -> None:
         console.print(f"Northstar serving [bold]{ws.settings.name}[/] on {listening.url}")
+        console.print(f"  web UI:   {listening.url}/   · read API: {listening.url}/docs")
         console.print(
             f"  tracking: {listening.url}/v1/batch (Segment), {listening.url}/batch/ (PostHog)"
         )

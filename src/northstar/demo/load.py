@@ -44,9 +44,8 @@ def install_features(ws: Workspace, product: DemoProduct) -> None:
     for feature in FEATURES:
         if feature.community or feature.event == FEATURES[CORE_FEATURE].event:
             continue
-        fid = feature.event.rsplit("_", 1)[0]
-        lines.append(f"  - id: {fid}")
-        lines.append(f"    name: {fid.replace('_', ' ').capitalize()}")
+        lines.append(f"  - id: {feature.event}")
+        lines.append(f"    name: {feature.event.replace('_', ' ').capitalize()}")
         lines.append(f"    event: {feature.event}")
         if feature.release is not None:
             released = product.start + timedelta(days=round(feature.release * days))

@@ -33,6 +33,7 @@ from northstar.server.log import IngestLog
 from northstar.server.routes import router
 from northstar.server.state import ServerState
 from northstar.store.connection import Store
+from northstar.web.app import mount as mount_web
 from northstar.workspace import Workspace
 
 log = logging.getLogger("northstar.server")
@@ -98,8 +99,9 @@ def create_app(
     app = FastAPI(
         title="Northstar",
         version=__version__,
-        description="Tracking API (Segment and PostHog compatible) and health of a "
-        "Northstar workspace. See docs/ingestion-server.md.",
+        description="Tracking API (Segment and PostHog compatible), health, and the read "
+        "API of a Northstar workspace (the web UI's data). See docs/ingestion-server.md "
+        "and docs/web.md.",
         lifespan=lifespan,
     )
     app.include_router(router)
@@ -111,6 +113,7 @@ def create_app(
         body = {"success": False, "code": "internal_error", "message": message, "detail": message}
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
+    mount_web(app, ws)  # the pages at / and the read API at /api/v1 (northstar.web)
     return app
 
 

@@ -75,6 +75,9 @@ class Flusher(threading.Thread):
         self._stop_event = threading.Event()
         self._wake = threading.Event()
         self._seen: tuple[int, ...] = ()
+        # The web routes open the store in this process too; DuckDB wants one mode
+        # (read-write or read-only) per file and process, so they take turns.
+        self.store_lock = threading.Lock()
 
     # -- control ------------------------------------------------------------------
     def stop(self, timeout: float = 30.0) -> None:
@@ -119,19 +122,12 @@ class Flusher(threading.Thread):
             stale_keys = time.monotonic() - self.keys.loaded_at > KEY_RELOAD_SECONDS
             if not segments and not stale_keys and not self.store_changed():
                 return total
-            with Store(self.db_path, lock_wait=STORE_WAIT_SECONDS) as store:
-                for group in _groups(segments):
-                    result = load_segments(store, group)
-                    self.log.loaded(group)
-                    total.events += result.events
-                    total.duplicates += result.duplicates
-                    total.users += result.users
-                    total.rejected += result.rejected
-                self.keys.load(store)
-                now = time.monotonic()
-                if segments or now - self.state.figures_at > FIGURES_SECONDS:
-                    self.state.figures = store_figures(store, self.timezone)
-                    self.state.figures_at = now
+            if not self.store_lock.acquire(timeout=STORE_WAIT_SECONDS):
+                raise StoreBusyError("a web page holds the store")
+            try:
+                self._load(segments, total)
+            finally:
+                self.store_lock.release()
             self._seen = self._stamp()
             state = self.state
             state.rounds += 1
@@ -148,3 +144,18 @@ class Flusher(threading.Thread):
             self.state.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("flushing the ingestion log failed; will retry")
         return total
+
+    def _load(self, segments: list[Path], total: LoadResult) -> None:
+        with Store(self.db_path, lock_wait=STORE_WAIT_SECONDS) as store:
+            for group in _groups(segments):
+                result = load_segments(store, group)
+                self.log.loaded(group)
+                total.events += result.events
+                total.duplicates += result.duplicates
+                total.users += result.users
+                total.rejected += result.rejected
+            self.keys.load(store)
+            now = time.monotonic()
+            if segments or now - self.state.figures_at > FIGURES_SECONDS:
+                self.state.figures = store_figures(store, self.timezone)
+                self.state.figures_at = now

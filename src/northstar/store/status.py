@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from northstar.store.connection import Store
@@ -31,3 +32,14 @@ def store_figures(store: Store, timezone: str, *, now: datetime | None = None) -
     received = store.execute("SELECT max(finished_at) FROM _imports").fetchone()
     assert row is not None and quarantined is not None and received is not None
     return StoreFigures(int(row[0]), row[1], received[0], int(quarantined[0]))
+
+
+def recent_imports(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent imports and server flushes (``_imports``), newest first."""
+    cur = store.execute(
+        "SELECT import_id, table_name, files, started_at, finished_at, imported, duplicates, "
+        "rejected FROM _imports ORDER BY started_at DESC LIMIT ?",
+        [limit],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -1,0 +1,65 @@
+"""Mount the web UI (``/``), its static files (``/static``) and the read API
+(``/api/v1``) in the server's FastAPI app; turn Northstar errors into friendly answers."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from northstar._version import __version__
+from northstar.errors import AccessError, NorthstarError
+from northstar.workspace import Workspace
+
+HERE = Path(__file__).parent
+PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/data")
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["version"] = __version__
+log = logging.getLogger("northstar.web")
+
+
+def error_page(request: Request, message: str, status: int) -> Response:
+    return templates.TemplateResponse(
+        request, "error.html", {"message": message, "status": status}, status_code=status
+    )
+
+
+def mount(app: FastAPI, ws: Workspace) -> None:
+    """Add the pages and the read API for ``ws`` to ``app``."""
+    from northstar.web import api, pages
+
+    app.state.northstar_ws = ws
+    unexpected = app.exception_handlers.get(Exception)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(NorthstarError)
+    async def northstar_error(request: Request, exc: NorthstarError) -> Response:
+        status = exc.status if isinstance(exc, AccessError) else 400
+        message = str(exc)
+        if request.url.path.startswith("/api/"):
+            body = {"error": type(exc).__name__, "message": message}
+            return JSONResponse(body, status_code=status)
+        if request.headers.get("hx-request"):
+            return templates.TemplateResponse(
+                request, "partials/error.html", {"message": message}, status_code=200
+            )
+        return error_page(request, message, status)
+
+    @app.exception_handler(Exception)
+    async def page_bug(request: Request, exc: Exception) -> Response:
+        """A bug on a page: a page that says so (logged), never a stack trace."""
+        if request.url.path.startswith(PAGE_PREFIXES) or request.url.path == "/":
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            message = "unexpected error while building this page; it is logged on the server"
+            return error_page(request, message, 500)
+        if unexpected is None:
+            raise exc
+        answer = unexpected(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer

@@ -1,0 +1,300 @@
+"""The HTML pages: thin adapters that call a Workspace method and render a template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+
+from northstar.errors import GoalError, NorthstarError
+from northstar.web import present
+from northstar.web.app import templates
+from northstar.web.runtime import call, check_page_access, workspace
+
+router = APIRouter(dependencies=[Depends(check_page_access)], include_in_schema=False)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    ws = workspace(request)
+    base = {"product": ws.settings.name, "nav": name.split(".")[0]}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+@router.get("/")
+def scorecard_page(request: Request) -> Response:
+    ws = workspace(request)
+    card = call(request, ws.scorecard)
+    context: dict[str, Any] = {"card": present.scorecard_view(card)}
+    if card.empty:
+        kpis = call(request, ws.headline_kpis)
+        context["kpis"] = present.headline_cards(kpis, ws.settings.currency)
+    return page(request, "scorecard.html", context)
+
+
+@router.get("/explore")
+def explore_page(
+    request: Request,
+    metric: str = "",
+    grain: str = "month",
+    start: str = "",
+    end: str = "",
+    by: str = "",
+    where: str = "",
+    compare: str = "",
+) -> Response:
+    ws = workspace(request)
+    registry = ws.registry()
+    book = ws.goal_book()
+    metric = metric or (book.goals[0].metric if book.goals else "mau")
+    form = {"metric": metric, "grain": grain, "start": start, "end": end, "by": by,
+            "where": where, "compare": compare}  # fmt: skip
+    context: dict[str, Any] = {"form": form, "choices": present.metric_choices(registry)}
+    spec = registry.get(metric)
+    context["spec"] = spec
+    frame = call(
+        request, ws.query, metric, grain=grain, start=start or None, end=end or None,
+        by=by or None, where=where or None, compare=compare or None,
+    )  # fmt: skip
+    lines = None
+    goal = next((g for g in book.goals if g.metric == metric and (g.where or "") == where), None)
+    if goal is not None and not by:
+        lines = present.goal_lines(call(request, ws.track_goal, goal.id), grain)
+    context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines)
+    context["goal"] = goal
+    context["csv_query"] = request.url.query
+    return page(request, "explore.html", context)
+
+
+@router.get("/explore.csv")
+def explore_csv(
+    request: Request,
+    metric: str,
+    grain: str = "month",
+    start: str = "",
+    end: str = "",
+    by: str = "",
+    where: str = "",
+    compare: str = "",
+) -> Response:
+    ws = workspace(request)
+    frame = call(
+        request, ws.query, metric, grain=grain, start=start or None, end=end or None,
+        by=by or None, where=where or None, compare=compare or None,
+    )  # fmt: skip
+    name = f"{metric}-{grain}.csv"
+    return Response(
+        frame.to_csv(index=False), media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+ANALYSES = ("retention", "funnel", "lifecycle", "stickiness", "features")
+
+
+@router.get("/analyses")
+def analyses_page(
+    request: Request,
+    tab: str = "retention",
+    start_event: str = "$active",
+    return_event: str = "$active",
+    period: str = "week",
+    periods: str = "8",
+    steps: str = "",
+    window: str = "14d",
+    grain: str = "",
+    start: str = "",
+    end: str = "",
+) -> Response:
+    ws = workspace(request)
+    tab = tab if tab in ANALYSES else "retention"
+    form = {"tab": tab, "start_event": start_event, "return_event": return_event,
+            "period": period, "periods": periods, "steps": steps, "window": window,
+            "grain": grain, "start": start, "end": end}  # fmt: skip
+    context: dict[str, Any] = {"form": form, "tabs": ANALYSES}
+    dates = {"start": start or None, "end": end or None}
+    if tab == "retention":
+        count = int(periods) if periods.strip().isdigit() else 8
+        table = call(request, ws.retention, start_event, return_event, period=period,
+                     periods=count, **dates)  # fmt: skip
+        context["retention"] = present.retention_view(table)
+    elif tab == "funnel" and steps.strip():
+        names = [s.strip() for s in steps.split(",") if s.strip()]
+        result = call(request, ws.funnel, names, window=window, **dates)
+        context["funnel"] = present.funnel_view(result)
+    elif tab == "lifecycle":
+        result_l = call(request, ws.lifecycle, grain=grain or "week", **dates)
+        context["lifecycle"] = present.lifecycle_view(result_l)
+    elif tab == "stickiness":
+        result_s = call(request, ws.stickiness, grain=grain or "day", **dates)
+        context["stickiness"] = present.stickiness_view(result_s)
+    elif tab == "features":
+        if not ws.features():
+            context["features"] = None
+        else:
+            report = call(request, ws.feature_report, **dates)
+            context["features"] = present.features_view(report)
+    return page(request, "analyses.html", context)
+
+
+# -- goals -------------------------------------------------------------------------
+PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
+GOAL_FIELDS = ("metric", "target", "objective", "start", "deadline", "grain", "where", "owner")
+
+
+def _goals_context(request: Request, **extra: Any) -> dict[str, Any]:
+    ws = workspace(request)
+    book = ws.goal_book()
+    return {
+        "book": book,
+        "goals_by_objective": present.goals_by_objective(book, ws.registry(), ws.settings.currency),
+        "choices": present.metric_choices(ws.registry()),
+        "perspectives": PERSPECTIVES,
+        "new": dict.fromkeys(GOAL_FIELDS, "") | {"grain": "month"},
+        "objective_form": {},
+        "check": None,
+        **extra,
+    }
+
+
+@router.get("/goals")
+def goals_page(request: Request, stage: str = "") -> Response:
+    context = _goals_context(request, stage=stage)
+    if stage:
+        ws = workspace(request)
+        template = call(request, ws.goal_template, stage)
+        context["template"] = present.template_view(template, ws.registry(), ws.settings.currency)
+    return page(request, "goals.html", context)
+
+
+def _goal_args(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "objectives": [form["objective"]] if form.get("objective") else [],
+        "start": form.get("start") or None,
+        "deadline": form.get("deadline") or None,
+        "grain": form.get("grain") or "month",
+        "where": form.get("where") or None,
+        "owner": form.get("owner") or "",
+    }
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {k: str(v).strip() for k, v in data.items()}
+
+
+@router.post("/goals/check")
+async def goal_check(request: Request) -> Response:
+    """The SMART check of the goal being typed (HTMX partial; nothing is saved)."""
+    form = await _form(request)
+    if not form.get("metric") or not form.get("target"):
+        return templates.TemplateResponse(request, "partials/smart.html", {"check": None})
+    ws = workspace(request)
+    new = call(request, ws.add_goal, form["metric"], form["target"], save=False,
+               **_goal_args(form))  # fmt: skip
+    return templates.TemplateResponse(
+        request, "partials/smart.html", {"check": present.smart_view(new)}
+    )
+
+
+@router.post("/goals/new")
+async def goal_create(request: Request) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    try:
+        if not form.get("metric") or not form.get("target"):
+            raise GoalError("pick a metric and type a target, e.g. '>= 3000', '<= 2.5%' or '+10%'")
+        new = call(request, ws.add_goal, form["metric"], form["target"], by="web",
+                   **_goal_args(form))  # fmt: skip
+    except NorthstarError as exc:
+        new_form = dict.fromkeys(GOAL_FIELDS, "") | form
+        context = _goals_context(request, goal_error=str(exc), new=new_form)
+        return page(request, "goals.html", context, status=400)
+    return RedirectResponse(f"/?created={new.goal.id}#goal-{new.goal.id}", status_code=303)
+
+
+@router.post("/goals/objectives")
+async def objective_create(request: Request) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    try:
+        call(
+            request, ws.add_objective, form.get("name", ""),
+            perspective=form.get("perspective", ""), description=form.get("description", ""),
+            owner=form.get("owner", ""), time_frame=form.get("time_frame") or None,
+        )  # fmt: skip
+    except NorthstarError as exc:
+        context = _goals_context(request, objective_error=str(exc), objective_form=form)
+        return page(request, "goals.html", context, status=400)
+    return RedirectResponse("/goals#objectives", status_code=303)
+
+
+@router.post("/goals/{goal_id}/revise")
+async def goal_revise(request: Request, goal_id: str) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    try:
+        call(
+            request, ws.revise_goal, goal_id, reason=form.get("reason", ""),
+            target=form.get("target") or None, deadline=form.get("deadline") or None, by="web",
+        )  # fmt: skip
+    except NorthstarError as exc:
+        context = _goals_context(request, revise_error={"goal": goal_id, "message": str(exc)})
+        return page(request, "goals.html", context, status=400)
+    return RedirectResponse(f"/goals#goal-{goal_id}", status_code=303)
+
+
+@router.post("/goals/template")
+async def template_apply(request: Request) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    call(request, ws.goal_template, form.get("stage", ""), apply=True)
+    return RedirectResponse("/", status_code=303)
+
+
+# -- data ----------------------------------------------------------------------------
+def _data_context(request: Request, **extra: Any) -> dict[str, Any]:
+    ws = workspace(request)
+    tables = call(request, ws.tables)
+    status = call(request, ws.status)
+    context = {
+        "tables": present.tables_view(tables, ws.settings.timezone),
+        "status": status,
+        "imports": present.imports_view(call(request, ws.recent_imports, limit=15)),
+        "rejected": call(request, ws.rejected, limit=25),
+        "keys": call(request, ws.api_keys),
+        "base_url": str(request.base_url).rstrip("/"),
+        "new_token": None,
+        "key_error": None,
+    }
+    return context | extra
+
+
+@router.get("/data")
+def data_page(request: Request) -> Response:
+    return page(request, "data.html", _data_context(request))
+
+
+@router.post("/data/keys")
+async def key_create(request: Request) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    kind = form.get("kind", "write")
+    try:
+        key, token = call(
+            request,
+            ws.create_key,
+            kind,
+            source=(form.get("source") or None) if kind == "write" else None,
+        )
+    except NorthstarError as exc:
+        return page(request, "data.html", _data_context(request, key_error=str(exc)), status=400)
+    context = _data_context(request, new_token={"token": token, "key": key})
+    return page(request, "data.html", context)
+
+
+@router.post("/data/keys/{key_id}/revoke")
+def key_revoke(request: Request, key_id: str) -> Response:
+    ws = workspace(request)
+    call(request, ws.revoke_key, key_id)
+    return RedirectResponse("/data#keys", status_code=303)

@@ -1,0 +1,456 @@
+"""From results to what a template shows: formatted numbers, sparkline points, colours.
+
+Presentation only: every number comes from a Workspace method; this module formats it
+(``metrics/format.py``) and lays it out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from northstar.goals.scorecard import Scorecard, compact_target, kpi_row, p_hit_text, to_dict
+from northstar.goals.tracking import GoalProgress
+from northstar.metrics.format import format_change, format_value
+from northstar.metrics.spec import Unit
+
+
+def status_class(status: str) -> str:
+    """``"on track"`` → ``"on_track"`` (a CSS class)."""
+    return status.replace(" ", "_")
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def spark_points(values: Sequence[float | None], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points for a sparkline scaled between the series' min and max."""
+    known = [(i, float(v)) for i, v in enumerate(values) if v is not None and finite(v)]
+    if len(known) < 2:
+        return ""
+    low = min(v for _, v in known)
+    high = max(v for _, v in known)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    pad = 2
+    return " ".join(
+        f"{i * step:.1f},{pad + (height - 2 * pad) * (1 - (v - low) / span):.1f}" for i, v in known
+    )
+
+
+def kpi_card(p: GoalProgress, currency: str) -> dict[str, Any]:
+    """One KPI card: the scorecard's JSON row plus what the page shows."""
+    row = kpi_row(p, currency)
+    unit = p.spec.unit
+    values = [h["value"] for h in row["history"]]
+    known = [v for v in values if finite(v)]
+    change = None
+    if len(known) >= 2:
+        last, prev = known[-1], known[-2]
+        pct = (last - prev) / abs(prev) if prev else None
+        better = (last - prev) * (1 if p.spec.direction.value == "higher" else -1)
+        change = {
+            "text": format_change(last - prev, pct, unit),
+            "good": better > 0,
+            "bad": better < 0,
+        }
+    progress = row["progress"]
+    row.update(
+        change=change,
+        target_short=compact_target(p, currency),
+        spark=spark_points(values),
+        progress_pct=None if progress is None else max(0.0, min(progress, 1.0)) * 100,
+        progress_text="–" if progress is None else f"{progress * 100:.0f} %",
+        p_hit_text=p_hit_text(p.p_hit),
+        status_label=row["status"].capitalize(),
+        status_class=status_class(row["status"]),
+    )
+    return row
+
+
+def scorecard_view(card: Scorecard) -> dict[str, Any]:
+    """The scorecard page: perspectives → objectives → KPI cards."""
+    by_goal = {g.goal.id: kpi_card(g, card.currency) for g in card.goals()}
+    data = to_dict(card)
+    for p in data["perspectives"]:
+        for o in p["objectives"]:
+            o["cards"] = [by_goal[k["goal"]] for k in o["kpis"]]
+    data["unaligned_cards"] = [by_goal[k["goal"]] for k in data["unaligned"]]
+    data["empty"] = card.empty
+    return data
+
+
+def fmt(value: float | None, unit: Unit | str, currency: str = "USD") -> str:
+    return format_value(value, Unit(unit), currency)
+
+
+def headline_cards(kpis: Sequence[Any], currency: str) -> list[dict[str, Any]]:
+    """Headline KPIs (``Workspace.headline_kpis``) for the empty scorecard."""
+    return [
+        {
+            "title": k.spec.title,
+            "value_text": format_value(k.value, k.spec.unit, currency),
+            "change_text": format_change(k.change, k.change_pct, k.spec.unit)
+            if k.change is not None
+            else "",
+        }
+        for k in kpis
+    ]
+
+
+def metric_choices(registry: Any) -> list[tuple[str, list[dict[str, str]]]]:
+    """Metrics grouped by category for the picker."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for spec in sorted(registry.metrics.values(), key=lambda s: (s.category.value, s.title)):
+        groups.setdefault(spec.category.value, []).append({"id": spec.id, "title": spec.title})
+    return sorted(groups.items())
+
+
+def _label(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def goal_lines(progress: GoalProgress, grain: str) -> dict[str, Any] | None:
+    """The target and the plan of a goal, per period start (for the explorer chart)."""
+    from northstar.metrics.periods import shift_periods
+
+    if progress.goal.grain.value != grain or progress.plan is None:
+        return None
+    start = progress.periods.baseline
+    plan = {
+        shift_periods(start, progress.goal.grain, k).isoformat(): float(v)
+        for k, v in enumerate(progress.plan.values)
+    }
+    return {"goal": progress.goal.id, "aim": progress.aim, "plan": plan}
+
+
+_QUERY_COLUMNS = ("metric", "period", "value", "complete", "previous", "change", "change_pct")
+
+
+def _line(label: str, data: list[Any], color: str, **extra: Any) -> dict[str, Any]:
+    return {"label": label, "data": data, "color": color, "pointRadius": 0, **extra}
+
+
+def explorer_view(
+    frame: Any, spec: Any, currency: str, lines: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Chart data and table rows of a metric query (``Workspace.query``)."""
+    unit = spec.unit
+    keys = [c for c in frame.columns if c not in _QUERY_COLUMNS]
+    labels = sorted({_label(p) for p in frame["period"]})
+    series: dict[str, dict[str, float | None]] = {}
+    previous: dict[str, float | None] = {}
+    rows = []
+    for rec in frame.to_dict("records"):
+        period = _label(rec["period"])
+        name = " · ".join(str(rec[k]) for k in keys) or spec.title
+        value = rec["value"] if finite(rec["value"]) else None
+        series.setdefault(name, {})[period] = value
+        if "previous" in rec and not keys:
+            previous[period] = rec["previous"] if finite(rec["previous"]) else None
+        rows.append(
+            {
+                "period": period,
+                "dims": [str(rec[k]) for k in keys],
+                "value": format_value(value, unit, currency),
+                "previous": format_value(rec.get("previous"), unit, currency)
+                if "previous" in rec
+                else None,
+                "change": format_change(rec.get("change"), rec.get("change_pct"), unit)
+                if "change" in rec
+                else None,
+                "complete": bool(rec["complete"]),
+            }
+        )
+    datasets: list[dict[str, Any]] = [
+        {"label": name, "data": [values.get(p) for p in labels], "tension": 0.2}
+        for name, values in series.items()
+    ]
+    if previous:
+        data = [previous.get(p) for p in labels]
+        datasets.append(_line("previous period", data, "#adb5bd", borderDash=[4, 4]))
+    if lines is not None:
+        data = [lines["plan"].get(p) for p in labels]
+        datasets.append(_line("plan", data, "#2b8a3e", borderDash=[6, 3], spanGaps=True))
+        if lines["aim"] is not None:
+            data = [lines["aim"] for _ in labels]
+            datasets.append(_line("target", data, "#c92a2a", borderWidth=1.5))
+    chart = {
+        "type": "bar" if len(labels) <= 2 and not keys else "line",
+        "data": {"labels": labels, "datasets": datasets},
+        "options": {"plugins": {"legend": {"position": "bottom"}}},
+    }
+    return {"dims": keys, "rows": rows, "chart": chart, "unit": unit.value,
+            "has_compare": "previous" in frame.columns}  # fmt: skip
+
+
+def heat(p: float | None) -> str:
+    """Background of a retention cell: the accent colour, as strong as the share."""
+    if p is None or not finite(p):
+        return "transparent"
+    return f"rgba(59, 91, 219, {0.08 + 0.8 * max(0.0, min(p, 1.0)):.2f})"
+
+
+def pct(p: float | None, digits: int = 1) -> str:
+    return "–" if p is None or not finite(p) else f"{p * 100:.{digits}f} %"
+
+
+def _retention_cell(k: int, count: int, size: int) -> dict[str, Any]:
+    # The share from the counts (the table's percentages are already rounded to 2
+    # decimals; rounding them again to 1 could differ from the count's share).
+    share = count / size if size else 0.0
+    text = f"{share * 100:.1f} %"
+    return {"k": k, "count": count, "text": text, "bg": heat(share), "light": share < 0.45}
+
+
+def retention_view(table: Any) -> dict[str, Any]:
+    periods = max((len(c.counts) for c in table.cohorts), default=0)
+    cohorts = [
+        {
+            "start": c.start.isoformat(),
+            "size": c.size,
+            "cells": [_retention_cell(k, n, c.size) for k, n in enumerate(c.counts)],
+        }
+        for c in table.cohorts
+    ]
+    return {"periods": list(range(periods)), "cohorts": cohorts, "data": table.to_dict()}
+
+
+def funnel_view(result: Any) -> dict[str, Any]:
+    steps = [
+        {
+            "n": i + 1,
+            "name": s.name,
+            "count": s.count,
+            "count_text": f"{s.count:,}",
+            "from_start": pct(s.conversion_from_start),
+            "from_previous": pct(s.conversion_from_previous),
+            "median": "–"
+            if s.median_seconds_to_convert is None
+            else format_value(s.median_seconds_to_convert, Unit.seconds),
+            "average": "–"
+            if s.avg_seconds_to_convert is None
+            else format_value(s.avg_seconds_to_convert, Unit.seconds),
+        }
+        for i, s in enumerate(result.steps)
+    ]
+    chart = {
+        "type": "bar",
+        "data": {
+            "labels": [s["name"] for s in steps],
+            "datasets": [{"label": "users", "data": [s["count"] for s in steps]}],
+        },
+        "options": {"plugins": {"legend": {"display": False}}},
+    }
+    return {"steps": steps, "chart": chart, "first": result.first, "last": result.last}
+
+
+LIFECYCLE_COLOURS = {"new": "#3b5bdb", "returning": "#2b8a3e", "resurrecting": "#f08c00",
+                     "dormant": "#c92a2a"}  # fmt: skip
+
+
+def lifecycle_view(result: Any) -> dict[str, Any]:
+    labels = [str(r["period"]) for r in result.rows]
+    datasets = [
+        {"label": s, "data": [r[s] for r in result.rows], "color": c}
+        for s, c in LIFECYCLE_COLOURS.items()
+    ]
+    chart = {
+        "type": "bar",
+        "data": {"labels": labels, "datasets": datasets},
+        "options": {"scales": {"x": {"stacked": True}, "y": {"stacked": True}},
+                    "plugins": {"legend": {"position": "bottom"}}},
+    }  # fmt: skip
+    return {"rows": result.rows, "chart": chart, "statuses": list(LIFECYCLE_COLOURS)}
+
+
+def stickiness_view(result: Any) -> dict[str, Any]:
+    rows = result.histogram
+    chart = {
+        "type": "bar",
+        "data": {
+            "labels": [str(r["active_periods"]) for r in rows],
+            "datasets": [{"label": "users", "data": [r["users"] for r in rows]}],
+        },
+        "options": {"plugins": {"legend": {"display": False}}},
+    }
+    return {"rows": rows, "chart": chart, "grain": result.grain.value}
+
+
+def features_view(report: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f.name,
+            "event": f.event,
+            "active_users": f"{f.active_users:,}",
+            "adopters": f"{f.adopters:,}",
+            "adoption": pct(f.adoption_rate),
+            "uses": "–" if f.uses_per_adopter is None else f"{f.uses_per_adopter:.1f}",
+            "days": "–" if f.days_per_week is None else f"{f.days_per_week:.1f}",
+            "ret_adopters": pct(f.week4_retention_adopters),
+            "ret_others": pct(f.week4_retention_others),
+            "flag": f.flag or "",
+        }
+        for f in report.features
+    ]
+
+
+def goals_by_objective(book: Any, registry: Any, currency: str) -> list[dict[str, Any]]:
+    """Objectives with their goals (and a last group for goals without an objective)."""
+
+    def goal(g: Any) -> dict[str, Any]:
+        spec = registry.metrics.get(g.metric)
+        unit = spec.unit if spec is not None else Unit.number
+        return {
+            "id": g.id,
+            "metric": g.metric,
+            "title": spec.title if spec is not None else g.metric,
+            "where": g.where,
+            "target": g.target.describe(unit, currency, g.baseline),
+            "start": g.start.isoformat(),
+            "deadline": g.deadline.isoformat(),
+            "grain": g.grain.value,
+            "owner": g.owner,
+            "revisions": [
+                {
+                    "at": r.at.strftime("%Y-%m-%d %H:%M"),
+                    "by": r.by,
+                    "reason": r.reason,
+                    "changes": "; ".join(
+                        part
+                        for part in (
+                            f"target {r.target.old.describe(unit, currency)} → "
+                            f"{r.target.new.describe(unit, currency)}"
+                            if r.target
+                            else "",
+                            f"deadline {r.deadline.old} → {r.deadline.new}" if r.deadline else "",
+                            f"baseline {r.baseline.old} → {r.baseline.new}" if r.baseline else "",
+                        )
+                        if part
+                    ),
+                }
+                for r in g.revisions
+            ],
+        }
+
+    out = [
+        {"objective": o, "goals": [goal(g) for g in book.goals if o.id in g.objectives]}
+        for o in book.objectives
+    ]
+    loose = [goal(g) for g in book.goals if not g.objectives]
+    if loose:
+        out.append({"objective": None, "goals": loose})
+    return out
+
+
+def smart_view(new: Any) -> dict[str, Any]:
+    """The SMART check of a goal being typed, with the achievable verdict's numbers."""
+    check = new.check
+    a = check.achievability
+    return {
+        "ok": check.ok,
+        "goal_id": new.goal.id,
+        "checks": [
+            {"letter": c.letter, "name": c.name, "state": c.state.value, "detail": c.detail}
+            for c in check.checks
+        ],
+        "verdict": a.verdict.value,
+        "detail": a.detail,
+        "warnings": list(new.warnings),
+    }
+
+
+def template_view(t: Any, registry: Any, currency: str) -> dict[str, Any]:
+    def target(k: Any) -> str:
+        spec = registry.metrics.get(k.metric) if k.metric else None
+        if k.target is None or spec is None:
+            return "–"
+        text: str = k.target.describe(spec.unit, currency)
+        return text
+
+    return {
+        "stage": t.stage.value,
+        "start": t.start.isoformat(),
+        "deadline": t.deadline.isoformat(),
+        "objectives": [
+            {
+                "name": o.name,
+                "perspective": o.perspective.value,
+                "description": o.description,
+                "kpis": [
+                    {
+                        "metric": k.metric or "–",
+                        "why": k.why,
+                        "note": k.note,
+                        "target": target(k),
+                    }
+                    for k in o.kpis
+                ],
+            }
+            for o in t.objectives
+        ],
+    }
+
+
+def _ago(moment: Any, now: Any) -> str:
+    seconds = (now - moment).total_seconds()
+    if seconds < 120:
+        return "just now"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def _moment(value: Any) -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%Y-%m-%d %H:%M" if hasattr(value, "hour") else "%Y-%m-%d")
+
+
+def _fresh(value: Any, now: Any) -> str:
+    if value is None:
+        return "–"
+    if not hasattr(value, "hour"):  # a date column: whole days
+        days = (now.date() - value).days
+        return "today" if days <= 0 else f"{days} day{'s' if days > 1 else ''} ago"
+    if value.tzinfo is None:
+        return "–"
+    return _ago(value, now)
+
+
+def tables_view(tables: Sequence[Any], timezone: str) -> list[dict[str, Any]]:
+    """Tables with row counts and how fresh their newest row is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo(timezone))
+    return [
+        {
+            "name": t.name,
+            "rows": f"{t.rows:,}",
+            "first": t.first.strftime("%Y-%m-%d") if t.first else "–",
+            "last": _moment(t.last),
+            "fresh": _fresh(t.last, now),
+            "rejected": t.rejected,
+            "empty": t.rows == 0,
+        }
+        for t in tables
+    ]
+
+
+def imports_view(imports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "table": i["table_name"],
+            "files": ", ".join(i["files"] or []),
+            "at": i["started_at"].strftime("%Y-%m-%d %H:%M") if i["started_at"] else "–",
+            "imported": f"{i['imported'] or 0:,}",
+            "duplicates": f"{i['duplicates'] or 0:,}",
+            "rejected": i["rejected"] or 0,
+        }
+        for i in imports
+    ]

@@ -1,0 +1,89 @@
+"""What every web route needs: the workspace, one lock on the store, who may call.
+
+DuckDB lets one process hold a database file either read-write or read-only, so inside
+the server the web routes and the flusher take turns on the store through one lock
+(the flusher's ``store_lock``); a route opens the store, through the Workspace, only
+while it holds the lock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+
+from northstar.errors import AccessError
+from northstar.server.auth import header_token
+from northstar.store.keys import KeyGrant
+from northstar.workspace import Workspace
+
+T = TypeVar("T")
+READ_KINDS = ("read", "admin")
+_fallback_lock = threading.Lock()  # an app served without its lifespan (never in serve)
+
+
+def workspace(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.northstar_ws
+    return ws
+
+
+def store_lock(request: Request) -> threading.Lock:
+    state = getattr(request.app.state, "northstar", None)
+    lock: threading.Lock | None = getattr(getattr(state, "flusher", None), "store_lock", None)
+    return lock or _fallback_lock
+
+
+def call(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a Workspace method while holding the store lock."""
+    with store_lock(request):
+        return fn(*args, **kwargs)
+
+
+def is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def check_page_access(request: Request) -> None:
+    """Pages are open to browsers on this machine (loopback) only; see docs/web.md.
+    A form post must also come from a page of this server (no cross-site posts)."""
+    if not is_loopback(request):
+        raise AccessError(
+            "the web pages answer on the loopback interface only; open them on the server "
+            "machine (or through an SSH tunnel), or use the read API with a read key"
+        )
+    origin = request.headers.get("origin")
+    host = request.headers.get("host", "")
+    if request.method == "POST" and origin and origin.split("://", 1)[-1] != host:
+        raise AccessError("a form was posted from another site; use the form on this page")
+
+
+async def read_grant(request: Request) -> KeyGrant:
+    """The read or admin key of an API call (``Authorization: Bearer <key>``)."""
+    token = header_token(request.headers.get("authorization"))
+    state = getattr(request.app.state, "northstar", None)
+    grant = None
+    if state is not None and token:
+        grant = state.keys.check(token) or await state.recheck(token)
+    if grant is None:
+        if token:
+            raise AccessError(
+                "unknown or revoked key; create one with: northstar keys create read", 401
+            )
+        raise AccessError(
+            "the read API needs a read or admin key: send 'Authorization: Bearer <key>' "
+            "(create one with: northstar keys create read)",
+            401,
+        )
+    if grant.kind not in READ_KINDS:
+        raise AccessError(
+            f"a {grant.kind} key cannot read; use a read or admin key (northstar keys create read)",
+            403,
+        )
+    return grant

@@ -1,0 +1,25 @@
+/* Draws the charts whose data a page embeds as JSON (<script type="application/json"
+   data-chart="ID">); the canvas with that id receives a Chart.js chart. */
+(function () {
+  "use strict";
+  const palette = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c92a2a", "#5c940d", "#364fc7", "#862e9c"];
+  function draw(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("script[data-chart]").forEach(function (node) {
+      const canvas = document.getElementById(node.dataset.chart);
+      if (!canvas || canvas.dataset.drawn) return;
+      const spec = JSON.parse(node.textContent);
+      (spec.data.datasets || []).forEach(function (d, i) {
+        const c = d.color || palette[i % palette.length];
+        if (!d.borderColor) d.borderColor = c;
+        if (!d.backgroundColor) d.backgroundColor = spec.type === "line" && !d.fill ? c : c + "cc";
+      });
+      spec.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: "index", intersect: false } }, spec.options || {});
+      canvas.dataset.drawn = "1";
+      new Chart(canvas, spec);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
+})();
