@@ -122,3 +122,24 @@ def test_subscriptions_types_and_defaults(ws: Workspace, tmp_path: Path) -> None
     got = rows(ws, "SELECT CAST(amount AS VARCHAR), quantity, CAST(discount AS VARCHAR), status, "
                    "ended_at FROM subscriptions")  # fmt: skip
     assert got == [("99.9900", 1, "0.0000", "active", None)]
+
+
+def test_epoch_numbers_that_are_no_time_are_rejected(ws: Workspace, tmp_path: Path) -> None:
+    # 1.7e9 s is 2023-11-14T22:13:20Z and 1.7e12 the same in ms; NaN, infinity and 1e30
+    # (beyond the year 5138 even as milliseconds) are rejected, not a crash.
+    table = pa.table(
+        {
+            "event": ["a", "b", "c", "d", "e"],
+            "distinct_id": ["u1"] * 5,
+            "timestamp": [1.7e9, 1.7e12, float("nan"), float("inf"), 1e30],
+        }
+    )
+    path = tmp_path / "epochs.parquet"
+    pq.write_table(table, path)
+    summary = ws.import_files("events", [path])
+    assert (summary.imported, summary.rejected) == (2, 3)
+    assert {r["reason"] for r in ws.rejected(table="events")} == {
+        f"timestamp '{v}' is not a date-time" for v in ("nan", "inf", "1e+30")
+    }
+    got = ws.sql("SELECT event, epoch(timestamp) AS s FROM events ORDER BY event").to_pylist()
+    assert got == [{"event": "a", "s": 1.7e9}, {"event": "b", "s": 1.7e9}]

@@ -33,6 +33,13 @@ from northstar.store.schema import TableSpec, table_spec
 
 Progress = Callable[[int], None]  # called with the number of bytes just processed
 _STAGE, _TYPED = "_ns_stage", "_ns_typed"
+# Events without a uuid get one derived from their content: the md5 of this text (the
+# derivation is part of the stored data — re-importing a file must find the same ids).
+_CONTENT = (
+    "md5(concat_ws(chr(31), event, distinct_id, CAST(epoch_us(timestamp) AS VARCHAR), "
+    "coalesce(session_id, ''), CAST(properties AS VARCHAR)))"
+)
+_HASH = "__content_md5"
 
 
 @dataclass
@@ -169,11 +176,11 @@ def append_valid(store: Store, table: str, rows_sql: str, *, source: str) -> Imp
             "INSERT INTO _imports (import_id, table_name, files, started_at) VALUES (?, ?, ?, ?)",
             [summary.import_id, spec.name, summary.files, datetime.now(UTC)],
         )
-        store.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS SELECT {cols}, "
-            f"row_number() OVER () AS {q(LINE)}, CAST(NULL AS VARCHAR) AS {q(REASON)} "
-            f"FROM ({rows_sql}) AS r"
+        typed = (
+            f"SELECT {cols}, row_number() OVER () AS {q(LINE)}, "
+            f"CAST(NULL AS VARCHAR) AS {q(REASON)} FROM ({rows_sql}) AS r"
         )
+        store.execute(f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS {_with_hash(spec, typed)}")
         counted = store.execute(f"SELECT count(*) FROM {_TYPED}").fetchone()
         summary.rows_read = int(counted[0]) if counted else 0
         summary.imported, _ = _append(store, spec, False)
@@ -215,7 +222,7 @@ def _load(
             con.register(_STAGE, source.staged)
             try:
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS {sql}",
+                    f"CREATE OR REPLACE TEMP TABLE {_TYPED} AS {_with_hash(spec, sql)}",
                     {**params, "tz": timezone} if "$tz" in sql else params,
                 )
             finally:
@@ -287,7 +294,24 @@ def _quarantine(store: Store, import_id: str, table: str, file: str, rows: list[
     store.con.unregister("_ns_rejected")
 
 
-def _event_ids_sql() -> str:
+def _with_hash(spec: TableSpec, typed_sql: str) -> str:
+    """The typed rows plus, for events without a uuid, the md5 of their content,
+    computed in the same pass as validation (once per row). Rejected rows get one too
+    (they are few): testing the reason here would have the engine compute it twice."""
+    if spec.name != "events":
+        return typed_sql
+    return (
+        f"SELECT *, CASE WHEN uuid IS NULL THEN {_CONTENT} END AS {q(_HASH)} "
+        f"FROM ({typed_sql}) AS t"
+    )
+
+
+def _as_uuid(hex_md5: str) -> str:
+    # 32 hex digits → 8-4-4-4-12 text (the UUID type prints exactly that, lower case).
+    return f"CAST(CAST({hex_md5} AS UUID) AS VARCHAR)"
+
+
+def _event_ids_sql(store: Store) -> str:
     """Good event rows with a uuid, at most one row per uuid.
 
     A missing uuid is derived from the row's content and its occurrence among identical
@@ -295,21 +319,25 @@ def _event_ids_sql() -> str:
     different lines stay two events. Derived ids are unique by construction, so only
     rows that brought their own uuid need deduplicating within the batch.
     """
-    content = (
-        "md5(concat_ws(chr(31), event, distinct_id, CAST(epoch_us(timestamp) AS VARCHAR), "
-        "coalesce(session_id, ''), CAST(properties AS VARCHAR)))"
+    d, good = q(_HASH), f"{q(REASON)} IS NULL"
+    given = (
+        f"SELECT * EXCLUDE ({d}) FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {q(LINE)}) = 1"
     )
-    as_uuid = (
-        "substr(x, 1, 8) || '-' || substr(x, 9, 4) || '-' || substr(x, 13, 4) || '-' || "
-        "substr(x, 17, 4) || '-' || substr(x, 21, 12)"
-    )
-    good = f"{q(REASON)} IS NULL"
-    # Occurrence numbers are needed only where the content repeats, which is rare:
-    # numbering just those rows avoids a window over the whole batch.
+    # Occurrence numbers are needed only where the content repeats, which is rare. A
+    # 64-bit hash of the md5 repeats whenever the md5 does: when none repeats (the
+    # common case), every derived id is the md5 itself, with no join and no window.
+    to_derive = f"{good} AND uuid IS NULL"
+    repeats = store.execute(
+        f"SELECT 1 FROM {_TYPED} WHERE {to_derive} GROUP BY hash({d}) HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if not repeats:
+        derived = f"SELECT * EXCLUDE ({d}) REPLACE ({_as_uuid(d)} AS uuid) FROM {_TYPED} "
+        return f"{derived} WHERE {to_derive} UNION ALL BY NAME {given}"
     occurrence = f"row_number() OVER (PARTITION BY d ORDER BY {q(LINE)})"
     return f"""
         WITH hashed AS (
-            SELECT *, {content} AS d FROM {_TYPED} WHERE {good} AND uuid IS NULL
+            SELECT * EXCLUDE ({d}), {d} AS d FROM {_TYPED} WHERE {to_derive}
         ), repeated AS (
             SELECT d FROM hashed GROUP BY d HAVING count(*) > 1
         ), derived AS (
@@ -318,10 +346,9 @@ def _event_ids_sql() -> str:
             SELECT *, CASE WHEN {occurrence} = 1 THEN d ELSE md5(d || ':' || {occurrence}) END
             FROM hashed WHERE d IN (SELECT d FROM repeated)
         )
-        SELECT * EXCLUDE (d, x) REPLACE ({as_uuid} AS uuid) FROM derived
+        SELECT * EXCLUDE (d, x) REPLACE ({_as_uuid("x")} AS uuid) FROM derived
         UNION ALL BY NAME
-        SELECT * FROM {_TYPED} WHERE {good} AND uuid IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {q(LINE)}) = 1
+        {given}
     """
 
 
@@ -330,7 +357,7 @@ def _append(store: Store, spec: TableSpec, replace: bool) -> tuple[int, int]:
     cols = ", ".join(q(c) for c in spec.column_names)
     same_key = " AND ".join(f"e.{q(k)} = n.{q(k)}" for k in spec.key)
     if spec.name == "events":
-        rows = _event_ids_sql()
+        rows = _event_ids_sql(store)
     else:
         partition = ", ".join(q(k) for k in spec.key)
         rows = (
@@ -338,10 +365,11 @@ def _append(store: Store, spec: TableSpec, replace: bool) -> tuple[int, int]:
             f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {q(LINE)}) = 1"
         )
     if not replace:
-        # The common path: one pass, nothing materialised twice.
+        # The common path: one pass, nothing materialised twice. An explicit anti join:
+        # NOT EXISTS plans as a delim join that first collects the whole batch's keys.
         result = store.execute(
             f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM ({rows}) AS n "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {q(spec.name)} e WHERE {same_key})"
+            f"ANTI JOIN {q(spec.name)} e ON {same_key}"
         ).fetchone()
         return (int(result[0]) if result else 0), 0
     store.execute(f"CREATE OR REPLACE TEMP TABLE _ns_new AS {rows}")

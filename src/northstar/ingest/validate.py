@@ -49,9 +49,30 @@ def _text_of(src: str) -> str:
     return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
 
 
+def _never_blank(atype: pa.DataType) -> bool:
+    """Whether a value of this Arrow type is never empty or blank as text, so "given"
+    is simply "not NULL" and its text is needed only to show it in a reason."""
+    t = pa.types
+    return (
+        t.is_integer(atype)
+        or t.is_floating(atype)
+        or t.is_decimal(atype)
+        or t.is_boolean(atype)
+        or t.is_timestamp(atype)
+        or t.is_date(atype)
+        or t.is_time(atype)
+        or t.is_struct(atype)
+        or t.is_list(atype)
+        or t.is_large_list(atype)
+        or t.is_map(atype)
+    )
+
+
 def _epoch(num: str) -> str:
-    # Milliseconds when the number is too large to be seconds (after the year 5138).
-    return f"to_timestamp(CASE WHEN abs({num}) > 1e11 THEN {num} / 1000.0 ELSE {num} END)"
+    # Milliseconds when the number is too large to be seconds (after the year 5138);
+    # NaN, infinities and numbers still beyond that as milliseconds are no time at all.
+    secs = f"(CASE WHEN abs({num}) > 1e11 THEN {num} / 1000.0 ELSE {num} END)"
+    return f"CASE WHEN isfinite({num}) AND abs({secs}) < 1e11 THEN to_timestamp({secs}) END"
 
 
 def _value(col: Column, src: str, atype: pa.DataType) -> tuple[str, str]:
@@ -125,13 +146,22 @@ def build_query(spec: TableSpec, staged: Staged, stage_name: str) -> tuple[str, 
     outer: list[str] = [q(LINE)]
     for col in spec.columns:
         v, t = f"v_{col.name}", f"t_{col.name}"
-        if col.name in staged.types:
-            value, text = _value(col, q(col.name), staged.types[col.name])
+        atype = staged.types.get(col.name)
+        if atype is not None:
+            value, text = _value(col, q(col.name), atype)
         else:
             value, text = "NULL", "NULL"
         inner.append(f"{value} AS {q(v)}")
-        inner.append(f"{text} AS {q(t)}")
-        shown = f"'{col.name} ' || {_lit_quote(q(t))}"
+        shown_text = q(t)
+        if atype is not None and _never_blank(atype):
+            # Casting every typed value to text (a timestamp especially) is costly and
+            # the text is only shown for a bad value: carry the value, make the text
+            # in the reason, which is evaluated for the failing rows alone.
+            inner.append(f"{q(col.name)} AS {q(t)}")
+            shown_text = _text_of(q(t))
+        else:
+            inner.append(f"{text} AS {q(t)}")
+        shown = f"'{col.name} ' || {_lit_quote(shown_text)}"
         if col.kind in _PROBLEM:
             errors.append(
                 f"CASE WHEN {q(t)} IS NOT NULL AND {q(v)} IS NULL "
@@ -147,8 +177,10 @@ def build_query(spec: TableSpec, staged: Staged, stage_name: str) -> tuple[str, 
             errors.append(f"CASE WHEN {q(t)} IS NULL THEN 'missing {col.name}' END")
         if spec.name == "events" and col.name == "distinct_id":
             banned = ", ".join(_lit(i) for i in ILLEGAL_IDS)
+            # list_contains, not IN: a long IN list becomes a join, which the engine
+            # then runs twice (the reason is used twice by NULLIF below).
             errors.append(
-                f"CASE WHEN lower({q(v)}) IN ({banned}) "
+                f"CASE WHEN list_contains([{banned}], lower({q(v)})) "
                 f"THEN {shown} || ' is not a real id (SDK placeholder)' END"
             )
         final = q(v)
