@@ -22,7 +22,7 @@ import pandas as pd
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
 from northstar.analyses.common import Range, make_context
-from northstar.analyses.events import EventSpec, active_only, event_value
+from northstar.analyses.events import EventSpec, event_value, is_active
 from northstar.errors import FilterError, QueryArgumentError
 from northstar.metrics import filters
 from northstar.metrics.context import NONE, Context
@@ -32,7 +32,10 @@ from northstar.settings import Settings
 
 MIN_STEPS, MAX_STEPS = 2, 20
 DEFAULT_WINDOW = timedelta(days=14)
-_TIES = 1024  # rows of one person on the same microsecond, ordered by step then uuid
+# The position of a step that was not reached: after every event, so that no later step
+# is found after it. (Not NULL: DuckDB 1.5's sort-based ASOF join, its plan unless it
+# estimates the left side under 64 rows, matches a NULL bound as the smallest value.)
+_NOWHERE = 2**63 - 1
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -161,12 +164,7 @@ class FunnelResult:
 # -- building the attempts ------------------------------------------------------------
 def _predicate(ctx: Context, t: ir.Table, spec: EventSpec) -> tuple[ir.Table, ir.BooleanValue]:
     """``t`` (possibly joined with user properties) and whether a row matches ``spec``."""
-    match: ir.BooleanValue
-    if spec.event is None:
-        ids = active_only(ctx, t.select("event").distinct())  # the filter, reused
-        match = t.event.isin(ids.event)
-    else:
-        match = t.event == spec.event
+    match = is_active(ctx, t.event) if spec.event is None else t.event == spec.event
     if spec.where:
         values: dict[str, ir.Value] = {}
         for name in filters.names(spec.where):
@@ -180,12 +178,17 @@ def _stream(
     ctx: Context, request: FunnelRequest, rng: Range, reach: date, *, every_event: bool
 ) -> ir.Table:
     """The persons' events of the period with one match flag per step (``m0``...) and per
-    exclusion (``x0``...), ``ts`` and a unique ordering key ``pos``."""
+    exclusion (``x0``...), ``ts`` and ``pos``, the event's place among the person's."""
+    # An entry is before the range's end, a later step at most the window after it.
+    end = ctx.instant(rng.last + timedelta(days=1)) + request.window
+    end = min(end, ctx.instant(reach + timedelta(days=1)))
     t = ctx.table("events")
-    t = t.filter(
-        t.timestamp >= ctx.instant(rng.first),
-        t.timestamp < ctx.instant(reach + timedelta(days=1)),
-    )
+    t = t.filter(t.timestamp >= ctx.instant(rng.first), t.timestamp < end)
+    specs = [*request.steps, *(x.event for x in request.exclusions)]
+    names = {spec.event for spec in specs}
+    if not every_event and None not in names:
+        # Only the named events can match; one IN list the scan can use.
+        t = t.filter(t.event.isin(sorted(n for n in names if n is not None)))
     flags: dict[str, ir.BooleanValue] = {}
     for i, spec in enumerate(request.steps):
         t, flags[f"m{i}"] = _predicate(ctx, t, spec)
@@ -194,14 +197,34 @@ def _stream(
     key = _breakdown(ctx, t, request.by)
     t, value = key
     t = t.select("person_id", "uuid", ts=t.timestamp, key=value, **flags)
-    if not every_event:
-        any_flag = ibis.or_(*[t[c] for c in flags])
-        t = t.filter(any_flag)
+    if not every_event and (None in names or any(spec.where for spec in specs)):
+        t = t.filter(ibis.or_(*[t[c] for c in flags]))
+    # Attempts start at entries in the range and end within the window: only the events of
+    # persons who enter, from their first entry to the window's end after their last one,
+    # can be part of one.
+    entries = t.filter(_entry(ctx, request, rng, t))
+    spans = entries.group_by(__who=entries.person_id).aggregate(
+        __lo=entries.ts.min(), __hi=entries.ts.max() + request.window
+    )
+    t = t.join(spans, t.person_id == spans["__who"])
+    t = t.filter(t.ts >= t["__lo"], t.ts <= t["__hi"]).drop("__who", "__lo", "__hi")
     first_step = ibis.cases(
         *[(t[f"m{i}"], i) for i in range(len(request.steps))], else_=len(request.steps)
     )
-    tie = ibis.row_number().over(group_by=[t.person_id, t.ts], order_by=[first_step, t.uuid])
-    return t.mutate(pos=epoch_us(t.ts) * _TIES + ibis.least(tie, _TIES - 1))
+    # Events of one person in time order; on the same instant in step order, then by uuid.
+    pos = ibis.row_number().over(group_by=t.person_id, order_by=[t.ts, first_step, t.uuid])
+    return t.mutate(pos=pos)
+
+
+def _entry(ctx: Context, request: FunnelRequest, rng: Range, s: ir.Table) -> ir.BooleanValue:
+    """Whether an event of stream ``s`` starts an attempt: a first step (any step when
+    unordered) on a day of the range."""
+    if request.mode is FunnelMode.unordered:
+        step = ibis.or_(*[s[f"m{j}"] for j in range(len(request.steps))])
+    else:
+        step = s.m0
+    day = ctx.local_date(s.ts)
+    return step & (day >= rng.first) & (day <= rng.last)
 
 
 def _breakdown(ctx: Context, t: ir.Table, by: str | None) -> tuple[ir.Table, ir.Value]:
@@ -212,24 +235,24 @@ def _breakdown(ctx: Context, t: ir.Table, by: str | None) -> tuple[ir.Table, ir.
 
 
 def _ordered(ctx: Context, request: FunnelRequest, s: ir.Table, entry: ir.Table) -> ir.Table:
-    """Attempts with ``t0..t{n-1}`` (null past the furthest step reached) and ``p*``."""
+    """Attempts with ``t0..t{n-1}`` (null past the furthest step reached) and ``p*``
+    (``_NOWHERE`` past it, so that no later search finds anything)."""
     limit = request.window
     a = entry
     for j in range(1, len(request.steps)):
         nxt = s.filter(s[f"m{j}"]).select(
             **{f"__pid{j}": s.person_id, f"p{j}": s.pos, f"t{j}": s.ts}
         )
-        a = a.mutate(__from=a[f"p{j - 1}"] + 1)
         a = a.asof_join(
-            nxt, on=a["__from"] <= nxt[f"p{j}"], predicates=[a.person_id == nxt[f"__pid{j}"]]
+            nxt, on=a[f"p{j - 1}"] < nxt[f"p{j}"], predicates=[a.person_id == nxt[f"__pid{j}"]]
         )
         ok = a[f"t{j}"].notnull() & (a[f"t{j}"] <= a.t0 + limit)
         a = a.mutate(
             **{
                 f"t{j}": ibis.ifelse(ok, a[f"t{j}"], None),
-                f"p{j}": ibis.ifelse(ok, a[f"p{j}"], None),
+                f"p{j}": ibis.ifelse(ok, a[f"p{j}"], _NOWHERE),
             }
-        ).drop("__from", f"__pid{j}")
+        )
     return a
 
 
@@ -279,16 +302,15 @@ def _exclude(request: FunnelRequest, s: ir.Table, a: ir.Table) -> ir.Table:
     for i, ex in enumerate(request.exclusions):
         before = n - 1 if ex.before_step is None else ex.before_step
         bad = s.filter(s[f"x{i}"]).select(__xpid=s.person_id, __xpos=s.pos, __xts=s.ts)
-        after_pos = a.p0 if ex.after_step == 0 else a[f"p{ex.after_step}"]
-        a = a.mutate(__xfrom=after_pos + 1)
+        after_pos = a[f"p{ex.after_step}"]  # _NOWHERE when that step was not reached
         a = a.asof_join(
-            bad, on=a["__xfrom"] <= bad["__xpos"], predicates=[a.person_id == bad["__xpid"]]
+            bad, on=after_pos < bad["__xpos"], predicates=[a.person_id == bad["__xpid"]]
         )
-        reached_before = a[f"p{before}"].notnull()
+        reached_before = a[f"t{before}"].notnull()
         hit = a["__xpos"].notnull() & ibis.ifelse(
             reached_before, a["__xpos"] < a[f"p{before}"], a["__xts"] <= a.t0 + request.window
         )
-        a = a.filter(~hit.fill_null(False)).drop("__xfrom", "__xpid", "__xpos", "__xts")
+        a = a.filter(~hit.fill_null(False)).drop("__xpid", "__xpos", "__xts")
     return a
 
 
@@ -297,19 +319,10 @@ def attempts(ctx: Context, request: FunnelRequest, rng: Range, reach: date) -> i
     n = len(request.steps)
     strict = request.mode is FunnelMode.strict
     s = _stream(ctx, request, rng, reach, every_event=strict)
-    entry_day = ctx.local_date(s.ts)
-    in_range = (entry_day >= rng.first) & (entry_day <= rng.last)
     if strict:
-        a = _strict(request, s, in_range)
+        a = _strict(request, s, _entry(ctx, request, rng, s))
     else:
-        starts = s.filter(
-            s.m0
-            if request.mode is FunnelMode.ordered
-            else ibis.or_(*[s[f"m{j}"] for j in range(n)])
-        )
-        starts = starts.filter(
-            (ctx.local_date(starts.ts) >= rng.first) & (ctx.local_date(starts.ts) <= rng.last)
-        )
+        starts = s.filter(_entry(ctx, request, rng, s))
         entry = starts.select("person_id", "key", t0=starts.ts, p0=starts.pos)
         a = (
             _ordered(ctx, request, s, entry)

@@ -18,7 +18,9 @@ from northstar.analyses.events import (
     EventSpec,
     apply_spec,
     events_between,
+    person_day_rows,
     person_days,
+    person_periods,
     with_user_key,
 )
 from northstar.errors import QueryArgumentError
@@ -173,21 +175,144 @@ def retention(
     if request.window is PeriodWindow.rolling:
         reach = min(today, rng.last + timedelta(days=ROLLING_DAYS[grain] * n))
     ctx = make_context(backend, settings, rng, reach=reach)
+    # Without a breakdown every cohort is in the one segment "all", added after the query.
+    group = ["key", "cohort"] if request.by else ["cohort"]
+    if _masks_fit(request, rng, reach, settings):
+        cells = _mask_cells(ctx, request, rng, reach, group)
+    else:
+        cells = _join_cells(ctx, request, rng, reach, group)
+    rows = cells.to_pandas()
+    if not request.by:
+        rows["key"] = "all"
+    at_zero = rows["k"] == 0
+    return _table(
+        request,
+        rng,
+        settings,
+        rows[at_zero].rename(columns={"n": "size"}),
+        rows[~at_zero],
+    )
+
+
+def _join_cells(
+    ctx: Context, request: RetentionRequest, rng: Range, reach: date, group: list[str]
+) -> ir.Table:
+    """``group``, ``k`` and ``n``: the cohort sizes (k = 0) and the users who came back k
+    periods later (k ≥ 1), by joining each person's cohorts to their returns."""
+    n = request.periods
     if request.window is PeriodWindow.calendar:
         cohorts, returns = _calendar(ctx, request, rng, reach)
     else:
         cohorts, returns = _rolling(ctx, request, rng, reach)
-    cohorts = with_user_key(ctx, cohorts, request.by)
-    sizes = cohorts.group_by(["key", "cohort"]).aggregate(size=ibis._.count()).to_pandas()
+    if request.by:
+        cohorts = with_user_key(ctx, cohorts, request.by)
+    sizes = cohorts.group_by(group).aggregate(n=ibis._.count())
     joined = cohorts.join(returns, "person_id")
     joined = joined.mutate(k=_k(joined, request))
     joined = joined.filter(joined.k >= 1, joined.k < n)
     if request.cumulative:
-        best = joined.group_by(["key", "cohort", "person_id"]).aggregate(k=joined.k.max())
-        hits = best.group_by(["key", "cohort", "k"]).aggregate(n=ibis._.count())
+        best = joined.group_by([*group, "person_id"]).aggregate(k=joined.k.max())
+        hits = best.group_by([*group, "k"]).aggregate(n=ibis._.count())
+    elif request.window is PeriodWindow.calendar:
+        # Cohorts and returns are distinct (person, period) pairs and k is a function of
+        # the two periods, so each person appears once per (cohort, k).
+        hits = joined.group_by([*group, "k"]).aggregate(n=ibis._.count())
     else:
-        hits = joined.group_by(["key", "cohort", "k"]).aggregate(n=joined.person_id.nunique())
-    return _table(request, rng, settings, sizes, hits.to_pandas())
+        hits = joined.group_by([*group, "k"]).aggregate(n=joined.person_id.nunique())
+    # One query: the cohort sizes travel as k = 0 (hits start at k = 1).
+    sizes = sizes.select(*group, k=ibis.literal(0, "int64"), n=sizes.n)
+    return sizes.union(hits.select(*group, "k", "n"), distinct=False)
+
+
+# -- calendar periods as bits -----------------------------------------------------------
+# With recurring cohorts and calendar periods, a person's periods fit in one BIGINT when
+# the first cohort and the last period read are at most 62 periods apart: bit i is the
+# i-th period from the first cohort. One mask of start periods and one of return periods
+# per person replace the join of cohorts to returns; the cells are counted over the few
+# distinct mask pairs.
+_MASK_BITS = 63
+
+
+def _masks_fit(request: RetentionRequest, rng: Range, reach: date, settings: Settings) -> bool:
+    """Whether the table can be counted from bitmasks (else the cohorts join the returns)."""
+    if request.window is not PeriodWindow.calendar or request.type is not CohortType.recurring:
+        return False
+    first_cohort = _period_start(rng.first, request.period, settings)
+    last = _period_start(max(rng.last, reach), request.period, settings)
+    return shift_periods(first_cohort, request.period, _MASK_BITS - 1) >= last
+
+
+def _mask_cells(
+    ctx: Context, request: RetentionRequest, rng: Range, reach: date, group: list[str]
+) -> ir.Table:
+    """The cells of :func:`_join_cells` from one start mask and one return mask per person
+    (calendar periods, recurring cohorts; see ``_masks_fit``)."""
+    grain, n = request.period, request.periods
+    first_cohort = _period_start(rng.first, grain, ctx.settings)
+    starts, returns = (rng.first, rng.last), (first_cohort, reach)
+
+    def masks(spec: EventSpec, first: date, last: date, **spans: tuple[date, date]) -> ir.Table:
+        rows = person_day_rows(ctx, spec, first, last)
+        bit = ibis.literal(1, "int64") << _index(ctx.period(rows.day, grain), first_cohort, grain)
+        bits = {
+            name: ibis.ifelse((rows.day >= a) & (rows.day <= b), bit, 0).bit_or()
+            for name, (a, b) in spans.items()
+        }
+        return rows.group_by("person_id").aggregate(**bits)
+
+    if request.start_event == request.return_event:  # one scan for both masks
+        m = masks(
+            request.start_event, first_cohort, max(rng.last, reach), smask=starts, rmask=returns
+        )
+    else:
+        s = masks(request.start_event, rng.first, rng.last, smask=starts)
+        r = masks(request.return_event, first_cohort, reach, rmask=returns)
+        m = s.left_join(r, s.person_id == r.person_id)
+        m = m.select(m.person_id, m.smask, rmask=m.rmask.fill_null(0))
+    m = m.filter(m.smask != 0)
+    keys = group[:-1]  # ["key"] with a breakdown
+    if request.by:
+        m = with_user_key(ctx, m, request.by)
+    pairs = m.group_by([*keys, "smask", "rmask"]).aggregate(n=ibis._.count())
+    # Every cohort index c and period k whose bit c + k exists, for every pair of masks.
+    cohorts = _index_of(rng.last, first_cohort, grain) + 1
+    last_bit = _index_of(max(rng.last, reach), first_cohort, grain)
+    x = pairs.mutate(c=ibis.literal(list(range(cohorts)), "array<int64>")).unnest("c")
+    x = x.mutate(k=ibis.literal(list(range(n)), "array<int64>")).unnest("k")
+    x = x.filter(x.c + x.k <= last_bit)
+    ret = _bit(x.rmask, x.c + x.k)
+    if request.cumulative:
+        # Each person counts once, at their last return period in 1..n-1.
+        later = (ibis.literal(1, "int64") << (n - 1 - x.k)) - 1
+        ret = ret & (((x.rmask >> (x.c + x.k + 1)) & later) == 0)
+    x = x.filter(_bit(x.smask, x.c), (x.k == 0) | ret)
+    x = x.mutate(cohort=_nth_period(first_cohort, x.c, grain))
+    return x.group_by([*keys, "cohort", "k"]).aggregate(n=x.n.sum())
+
+
+def _bit(mask: ir.IntegerValue, i: ir.IntegerValue) -> ir.BooleanValue:
+    return ((mask >> i) & 1) == 1
+
+
+def _index(period: ir.DateValue, first: date, grain: Grain) -> ir.IntegerValue:
+    """How many periods ``period`` is after ``first`` (both period starts)."""
+    unit = {Grain.day: "day", Grain.week: "week", Grain.month: "month"}[grain]
+    return period.delta(ibis.literal(first), unit=unit).cast("int64")
+
+
+def _index_of(day: date, first: date, grain: Grain) -> int:
+    """The index of the period containing ``day`` from the period starting on ``first``."""
+    if grain is Grain.month:
+        return (day.year - first.year) * 12 + day.month - first.month
+    return (day - first).days // (7 if grain is Grain.week else 1)
+
+
+def _nth_period(first: date, i: ir.IntegerValue, grain: Grain) -> ir.DateValue:
+    """The start of the ``i``-th period from the period starting on ``first``."""
+    start = ibis.literal(first)
+    if grain is Grain.month:
+        return (start + i.as_interval("M")).cast("date")
+    return start + (i * 7 if grain is Grain.week else i).as_interval("D")
 
 
 def _k(joined: ir.Table, request: RetentionRequest) -> ir.IntegerValue:
@@ -200,8 +325,9 @@ def _k(joined: ir.Table, request: RetentionRequest) -> ir.IntegerValue:
         return ibis.ifelse(elapsed >= 0, elapsed // length, -1)
     if grain is Grain.month:
         return joined.rperiod.delta(joined.cohort, unit="month")
-    days = joined.rperiod.delta(joined.cohort, unit="day")
-    return days // 7 if grain is Grain.week else days
+    if grain is Grain.week:  # both are period starts: whole weeks apart
+        return joined.rperiod.delta(joined.cohort, unit="week")
+    return joined.rperiod.delta(joined.cohort, unit="day")
 
 
 def _period_start(day: date, grain: Grain, settings: Settings) -> date:
@@ -214,18 +340,30 @@ def _calendar(
     ctx: Context, request: RetentionRequest, rng: Range, reach: date
 ) -> tuple[ir.Table, ir.Table]:
     grain = request.period
-    first_time = request.type is CohortType.first_time
-    starts = person_days(ctx, request.start_event, None if first_time else rng.first, rng.last)
-    if first_time:
+    first_cohort = _period_start(rng.first, grain, ctx.settings)
+    if request.type is CohortType.first_time:
+        starts = person_days(ctx, request.start_event, None, rng.last)
         firsts = starts.group_by("person_id").aggregate(day=starts.day.min())
         firsts = firsts.filter(firsts.day >= rng.first)
         cohorts = firsts.select("person_id", cohort=ctx.period(firsts.day, grain))
+    elif request.start_event == request.return_event:
+        # One scan of the events gives both the cohorts and the returns.
+        pairs = person_periods(
+            ctx,
+            request.start_event,
+            first_cohort,
+            max(rng.last, reach),
+            grain,
+            {"__start": (rng.first, rng.last), "__return": (first_cohort, reach)},
+        )
+        cohorts = pairs.filter(pairs["__start"]).select("person_id", cohort=pairs.period)
+        returns = pairs.filter(pairs["__return"]).select("person_id", rperiod=pairs.period)
+        return cohorts, returns
     else:
-        cohorts = starts.select("person_id", cohort=ctx.period(starts.day, grain)).distinct()
-    first_cohort = _period_start(rng.first, grain, ctx.settings)
-    back = person_days(ctx, request.return_event, first_cohort, reach)
-    returns = back.select("person_id", rperiod=ctx.period(back.day, grain)).distinct()
-    return cohorts, returns
+        starts = person_periods(ctx, request.start_event, rng.first, rng.last, grain)
+        cohorts = starts.select("person_id", cohort=starts.period)
+    back = person_periods(ctx, request.return_event, first_cohort, reach, grain)
+    return cohorts, back.select("person_id", rperiod=back.period)
 
 
 def _rolling(
