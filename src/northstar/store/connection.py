@@ -71,35 +71,37 @@ class Store:
         if not create and not path.exists():
             raise WorkspaceError(f"no store at {path}; run 'northstar init' first")
         self.con = connect(path, read_only=read_only, lock_wait=lock_wait)
-        self.con.execute("SET TimeZone = 'UTC'")
-        # A progress bar drawn by the engine would garble the CLI's own output.
-        self.con.execute("SET enable_progress_bar = false")
+        self._session()
         self.read_only = read_only
         if not read_only:
             self._migrate()
         else:
-            if self.schema_version() < LATEST_VERSION:
+            version = self.schema_version()
+            if version < LATEST_VERSION:
                 # A workspace from an older Northstar: upgrade it once, then read.
                 self.con.close()
                 Store(path, lock_wait=lock_wait).close()
                 self.con = connect(path, read_only=True, lock_wait=lock_wait)
-                self.con.execute("SET TimeZone = 'UTC'")
-                self.con.execute("SET enable_progress_bar = false")
-            self._check_version()
+                self._session()
+                version = self.schema_version()
+            self._check_version(version)
         self._ibis: IbisDuckDB | None = None
+
+    def _session(self) -> None:
+        # Times are UTC inside; a progress bar drawn by the engine would garble the CLI.
+        self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
 
     # -- schema -----------------------------------------------------------------
     def schema_version(self) -> int:
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = '_schema_migrations'"
-        ).fetchone()
-        if not exists or not exists[0]:
+        try:
+            row = self.con.execute("SELECT max(version) FROM _schema_migrations").fetchone()
+        except duckdb.CatalogException:  # a new, empty store
             return 0
-        row = self.con.execute("SELECT max(version) FROM _schema_migrations").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _check_version(self) -> None:
-        current = self.schema_version()
+    def _check_version(self, current: int | None = None) -> None:
+        if current is None:
+            current = self.schema_version()
         if current > LATEST_VERSION:
             raise WorkspaceError(
                 f"{self.path} was written by a newer Northstar (schema {current}, this "
