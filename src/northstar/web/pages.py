@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -32,34 +34,44 @@ def scorecard_page(request: Request) -> Response:
     return page(request, "scorecard.html", context)
 
 
+@dataclass
+class ExploreForm:
+    """The explorer's query, as the page's form and its CSV link send it."""
+
+    metric: str = ""
+    grain: str = "month"
+    start: str = ""
+    end: str = ""
+    by: str = ""
+    where: str = ""
+    compare: str = ""
+
+    def query(self, request: Request) -> pd.DataFrame:
+        ws = workspace(request)
+        return call(
+            request, ws.query, self.metric, grain=self.grain, start=self.start or None,
+            end=self.end or None, by=self.by or None, where=self.where or None,
+            compare=self.compare or None,
+        )  # fmt: skip
+
+
 @router.get("/explore")
-def explore_page(
-    request: Request,
-    metric: str = "",
-    grain: str = "month",
-    start: str = "",
-    end: str = "",
-    by: str = "",
-    where: str = "",
-    compare: str = "",
-) -> Response:
+def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     ws = workspace(request)
     registry = ws.registry()
     book = ws.goal_book()
-    metric = metric or (book.goals[0].metric if book.goals else "mau")
-    form = {"metric": metric, "grain": grain, "start": start, "end": end, "by": by,
-            "where": where, "compare": compare}  # fmt: skip
-    context: dict[str, Any] = {"form": form, "choices": present.metric_choices(registry)}
-    spec = registry.get(metric)
+    form.metric = form.metric or (book.goals[0].metric if book.goals else "mau")
+    context: dict[str, Any] = {"form": asdict(form), "choices": present.metric_choices(registry)}
+    spec = registry.get(form.metric)
     context["spec"] = spec
-    frame = call(
-        request, ws.query, metric, grain=grain, start=start or None, end=end or None,
-        by=by or None, where=where or None, compare=compare or None,
-    )  # fmt: skip
+    frame = form.query(request)
     lines = None
-    goal = next((g for g in book.goals if g.metric == metric and (g.where or "") == where), None)
-    if goal is not None and not by:
-        lines = present.goal_lines(call(request, ws.track_goal, goal.id), grain)
+    goal = next(
+        (g for g in book.goals if g.metric == form.metric and (g.where or "") == form.where),
+        None,
+    )
+    if goal is not None and not form.by:
+        lines = present.goal_lines(call(request, ws.track_goal, goal.id), form.grain)
     context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines)
     context["goal"] = goal
     context["csv_query"] = request.url.query
@@ -67,24 +79,10 @@ def explore_page(
 
 
 @router.get("/explore.csv")
-def explore_csv(
-    request: Request,
-    metric: str,
-    grain: str = "month",
-    start: str = "",
-    end: str = "",
-    by: str = "",
-    where: str = "",
-    compare: str = "",
-) -> Response:
-    ws = workspace(request)
-    frame = call(
-        request, ws.query, metric, grain=grain, start=start or None, end=end or None,
-        by=by or None, where=where or None, compare=compare or None,
-    )  # fmt: skip
-    name = f"{metric}-{grain}.csv"
+def explore_csv(request: Request, form: ExploreForm = Depends()) -> Response:
+    name = f"{form.metric}-{form.grain}.csv"
     return Response(
-        frame.to_csv(index=False), media_type="text/csv",
+        form.query(request).to_csv(index=False), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )  # fmt: skip
 
