@@ -149,7 +149,7 @@ def test_mistakes_are_one_clear_line(ws: Workspace) -> None:
         ws.add_goal("signups", "lots", deadline="2026-09-30")
     with pytest.raises(GoalError, match="no objective 'ghost'"):
         ws.add_goal("signups", ">= 1", objectives=["ghost"], deadline="2026-09-30")
-    with pytest.raises(GoalError, match="give a --deadline"):
+    with pytest.raises(GoalError, match="give a deadline"):
         ws.add_goal("signups", ">= 1")
     with pytest.raises(GoalError, match="not after start"):
         ws.add_goal("signups", ">= 1", start="2026-09-01", deadline="2026-08-01")

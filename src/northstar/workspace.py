@@ -29,7 +29,15 @@ from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.analyses.stickiness import Stickiness, stickiness
 from northstar.errors import QueryError, WorkspaceError
-from northstar.goals import GoalBook, GoalProgress, Objective, Scorecard, SmartCheck, Target
+from northstar.goals import (
+    GoalBook,
+    GoalProgress,
+    Objective,
+    Scorecard,
+    SmartCheck,
+    Target,
+    changes,
+)
 from northstar.goals import service as goals
 from northstar.goals.model import Goal, TimeFrame
 from northstar.goals.scorecard import ObjectiveCard
@@ -507,13 +515,44 @@ class Workspace:
     def revise_goal(
         self, goal_id: str, *, reason: str, target: str | Target | None = None,
         deadline: str | date | None = None, baseline: float | None = None,
-        clear_baseline: bool = False, by: str | None = None,
+        clear_baseline: bool = False, where: str | None = None, by: str | None = None,
     ) -> Goal:  # fmt: skip
-        """Change a goal's target, deadline or baseline; the revision is kept with it."""
+        """Change a goal's target, deadline, baseline or segment (``where``, ``""`` for
+        every user); the revision is kept with it."""
         return goals.revise_goal(
             self.goals_context(), goal_id, reason=reason, target=target, deadline=deadline,
-            baseline=baseline, clear_baseline=clear_baseline, by=by,
+            baseline=baseline, clear_baseline=clear_baseline, where=where, by=by,
         )  # fmt: skip
+
+    def edit_goal(
+        self, goal_id: str, *, owner: str | None = None, note: str | None = None,
+        plan: str | None = None, objectives: Sequence[str] | None = None,
+    ) -> Goal:  # fmt: skip
+        """Change a goal's owner, note, plan or objectives (``None`` keeps a field)."""
+        return changes.edit_goal(self.goals_context(), goal_id, owner=owner, note=note,
+                                 plan=plan, objectives=objectives)  # fmt: skip
+
+    def remove_goal(self, goal_id: str) -> Goal:
+        """Remove a goal and its revision history."""
+        return changes.remove_goal(self.goals_context(), goal_id)
+
+    def edit_objective(
+        self, objective_id: str, *, name: str | None = None, perspective: str | None = None,
+        description: str | None = None, owner: str | None = None,
+        time_frame: str | None = None,
+    ) -> Objective:  # fmt: skip
+        """Change an objective's fields (``None`` keeps one; ``time_frame=""`` removes it)."""
+        frame: TimeFrame | object | None = changes.KEEP
+        if time_frame is not None:
+            frame = parse_time_frame(time_frame) if time_frame.strip() else None
+        return changes.edit_objective(
+            self.goals_context(), objective_id, name=name, perspective=perspective,
+            description=description, owner=owner, time_frame=frame,
+        )  # fmt: skip
+
+    def remove_objective(self, objective_id: str) -> changes.RemovedObjective:
+        """Remove an objective; its goals stay, no longer aligned to it."""
+        return changes.remove_objective(self.goals_context(), objective_id)
 
     def check_goal(self, goal_id: str, *, today: date | None = None) -> SmartCheck:
         """The SMART check of a stored goal, with its numbers."""

@@ -71,6 +71,39 @@ def objectives_show(
     show.warnings(card.warnings)
 
 
+@objectives_app.command("edit")
+def objectives_edit(
+    objective_id: Annotated[str, typer.Argument(help="Objective id (it does not change).")],
+    workspace: WorkspaceOpt = None,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    perspective: Annotated[str | None, typer.Option(help=PERSPECTIVE_HELP)] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    owner: Annotated[str | None, typer.Option(help="New owner.")] = None,
+    time_frame: Annotated[
+        str | None, typer.Option(help="New time frame like 2026-H2; '' removes it.")
+    ] = None,
+) -> None:
+    """Change an objective's name, perspective, description, owner or time frame."""
+    ws = Workspace(workspace)
+    objective = ws.edit_objective(
+        objective_id, name=name, perspective=perspective, description=description,
+        owner=owner, time_frame=time_frame,
+    )  # fmt: skip
+    show.console.print(f"Edited objective [bold]{objective.id}[/]: {objective.name}")
+
+
+@objectives_app.command("remove")
+def objectives_remove(
+    objective_id: Annotated[str, typer.Argument(help="Objective id.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Remove an objective; its goals stay, no longer aligned to it."""
+    removed = Workspace(workspace).remove_objective(objective_id)
+    show.console.print(f"Removed objective [bold]{removed.objective.id}[/]")
+    if removed.unaligned:
+        show.warnings([f"now aligned to no objective: {', '.join(removed.unaligned)}"])
+
+
 @goals_app.command("add")
 def goals_add(
     metric: Annotated[str, typer.Argument(help="Metric id (northstar metrics list).")],
@@ -141,17 +174,51 @@ def goals_revise(
     computed_baseline: Annotated[
         bool, typer.Option(help="Drop the override: compute the baseline from data.")
     ] = False,
+    where: Annotated[
+        str | None, typer.Option(help="New segment, e.g. \"plan = 'pro'\"; '' for all users.")
+    ] = None,
     by: Annotated[str | None, typer.Option(help="Author (default: $NORTHSTAR_USER).")] = None,
 ) -> None:
-    """Change a goal's target, deadline or baseline; who, when, old, new and why are kept."""
+    """Change a goal's target, deadline, baseline or segment; who, when, old, new and why
+    are kept."""
     ws = Workspace(workspace)
     goal = ws.revise_goal(
         goal_id, reason=reason, target=target, deadline=deadline, baseline=baseline,
-        clear_baseline=computed_baseline, by=by,
+        clear_baseline=computed_baseline, where=where, by=by,
     )  # fmt: skip
     spec = ws.registry().get(goal.metric)
     show.console.print(f"Revised goal [bold]{goal.id}[/]")
     show.revisions(goal, spec.unit, ws.settings.currency)
+
+
+@goals_app.command("edit")
+def goals_edit(
+    goal_id: Annotated[str, typer.Argument(help="Goal id.")],
+    workspace: WorkspaceOpt = None,
+    owner: Annotated[str | None, typer.Option(help="New owner.")] = None,
+    note: Annotated[str | None, typer.Option(help="New note.")] = None,
+    plan: Annotated[str | None, typer.Option(help="linear|seasonal")] = None,
+    objective: Annotated[
+        list[str] | None,
+        typer.Option(help="The objectives it serves, replacing the old ones (repeatable)."),
+    ] = None,
+    no_objective: Annotated[bool, typer.Option(help="Align it to no objective.")] = False,
+) -> None:
+    """Change a goal's owner, note, plan or objectives (targets change by 'revise')."""
+    ws = Workspace(workspace)
+    objectives = [] if no_objective else objective
+    goal = ws.edit_goal(goal_id, owner=owner, note=note, plan=plan, objectives=objectives)
+    show.console.print(f"Edited goal [bold]{goal.id}[/]")
+
+
+@goals_app.command("remove")
+def goals_remove(
+    goal_id: Annotated[str, typer.Argument(help="Goal id.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Remove a goal and its revision history from goals.yaml."""
+    goal = Workspace(workspace).remove_goal(goal_id)
+    show.console.print(f"Removed goal [bold]{goal.id}[/]")
 
 
 @goals_app.command("suggest")

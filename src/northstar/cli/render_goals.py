@@ -12,7 +12,7 @@ from rich.table import Table
 
 from northstar.cli.render import console, err_console
 from northstar.goals import GoalBook, GoalProgress, Objective, Scorecard, SmartCheck, Status
-from northstar.goals.model import PERSPECTIVE_TITLES, Goal, Revision
+from northstar.goals.model import PERSPECTIVE_TITLES, Goal
 from northstar.goals.scorecard import (
     SPARK_PERIODS,
     compact_target,
@@ -193,26 +193,8 @@ def revisions(goal: Goal, unit: Unit, currency: str) -> None:
     for col in ("when", "who", "changed", "reason"):
         table.add_column(col, overflow="fold")
     for r in goal.revisions:
-        table.add_row(f"{r.at:%Y-%m-%d %H:%M}", r.by, _changes(r, unit, currency), r.reason)
+        table.add_row(f"{r.at:%Y-%m-%d %H:%M}", r.by, r.describe(unit, currency), r.reason)
     console.print(table)
-
-
-def _changes(r: Revision, unit: Unit, currency: str) -> str:
-    parts = []
-    if r.target is not None:
-        parts.append(f"target {r.target.old.describe(unit, currency)} → "
-                     f"{r.target.new.describe(unit, currency)}")  # fmt: skip
-    if r.deadline is not None:
-        parts.append(f"deadline {r.deadline.old} → {r.deadline.new}")
-    if r.baseline is not None:
-        old = (
-            "from data" if r.baseline.old is None else format_value(r.baseline.old, unit, currency)
-        )
-        new = (
-            "from data" if r.baseline.new is None else format_value(r.baseline.new, unit, currency)
-        )
-        parts.append(f"baseline {old} → {new}")
-    return "; ".join(parts)
 
 
 def suggestion(s: Suggestion, spec: MetricSpec, currency: str, grain: str) -> None:

@@ -15,8 +15,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from northstar.goals.targets import Target
+from northstar.metrics.format import format_value
 from northstar.metrics.periods import Grain
-from northstar.metrics.spec import Perspective
+from northstar.metrics.spec import Perspective, Unit
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -79,8 +80,14 @@ class BaselineChange(_Model):
     new: float | None = None
 
 
+class SegmentChange(_Model):
+    old: str | None = None  # None: every user
+    new: str | None = None
+
+
 class Revision(_Model):
-    """A change of a goal's target, deadline or baseline: who, when, why, old and new."""
+    """A change of a goal's target, deadline, baseline or segment: who, when, why, old
+    and new."""
 
     at: datetime
     by: str = Field(min_length=1)
@@ -88,12 +95,33 @@ class Revision(_Model):
     target: TargetChange | None = None
     deadline: DateChange | None = None
     baseline: BaselineChange | None = None
+    where: SegmentChange | None = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> Revision:
-        if self.target is None and self.deadline is None and self.baseline is None:
-            raise ValueError("a revision must change the target, the deadline or the baseline")
+        if (self.target, self.deadline, self.baseline, self.where) == (None,) * 4:
+            raise ValueError(
+                "a revision must change the target, the deadline, the baseline or the segment"
+            )
         return self
+
+    def describe(self, unit: Unit, currency: str) -> str:
+        """What changed, for people: "target ≥ 40 → ≥ 50; deadline 2026-12-31 → …"."""
+        parts = []
+        if self.target is not None:
+            parts.append(f"target {self.target.old.describe(unit, currency)} → "
+                         f"{self.target.new.describe(unit, currency)}")  # fmt: skip
+        if self.deadline is not None:
+            parts.append(f"deadline {self.deadline.old} → {self.deadline.new}")
+        if self.baseline is not None:
+            old, new = (
+                "from data" if v is None else format_value(v, unit, currency)
+                for v in (self.baseline.old, self.baseline.new)
+            )
+            parts.append(f"baseline {old} → {new}")
+        if self.where is not None:
+            parts.append(f"segment {self.where.old or 'all'} → {self.where.new or 'all'}")
+        return "; ".join(parts)
 
 
 class Goal(_Model):

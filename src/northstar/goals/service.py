@@ -12,6 +12,7 @@ import getpass
 import os
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,13 +30,14 @@ from northstar.goals.model import (
     Objective,
     PlanKind,
     Revision,
+    SegmentChange,
     TargetChange,
     TimeFrame,
     slugify,
 )
 from northstar.goals.scorecard import ObjectiveCard, Scorecard, build_scorecard
 from northstar.goals.smart import SmartCheck, check_goal
-from northstar.goals.store import load_book, save_book
+from northstar.goals.store import editing, load_book, save_book
 from northstar.goals.suggest import Suggestion, suggest_targets
 from northstar.goals.targets import Target, TargetKind, parse_target
 from northstar.goals.templates import TEMPLATES, Stage, parse_stage, pick_metric
@@ -86,6 +88,10 @@ class GoalContext:
     def save(self, book: GoalBook) -> None:
         save_book(self.path, book)
 
+    def edit(self) -> AbstractContextManager[GoalBook]:
+        """The book, locked against other writers, saved when the block succeeds."""
+        return editing(self.path)
+
 
 def current_user() -> str:
     """Who is making a change: ``$NORTHSTAR_USER``, else the login name."""
@@ -106,20 +112,19 @@ def add_objective(
     owner: str = "",
     time_frame: TimeFrame | None = None,
 ) -> Objective:
-    book = ctx.load()
-    taken = {o.id for o in book.objectives}
-    oid = objective_id or slugify(name, taken)
-    if oid in taken:
-        raise GoalError(f"an objective with id '{oid}' exists; choose another --id")
-    try:
-        objective = Objective(
-            id=oid, name=name, description=description, owner=owner,
-            perspective=parse_perspective(perspective), time_frame=time_frame,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise GoalError(f"objective {name!r}: {_first(exc)}") from None
-    book.objectives.append(objective)
-    ctx.save(book)
+    with ctx.edit() as book:
+        taken = {o.id for o in book.objectives}
+        oid = objective_id or slugify(name, taken)
+        if oid in taken:
+            raise GoalError(f"an objective with id '{oid}' exists; choose another id")
+        try:
+            objective = Objective(
+                id=oid, name=name, description=description, owner=owner,
+                perspective=parse_perspective(perspective), time_frame=time_frame,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise GoalError(f"objective {name!r}: {first_problem(exc)}") from None
+        book.objectives.append(objective)
     return objective
 
 
@@ -185,39 +190,39 @@ def add_goal(
     ``start`` and ``deadline`` default to the time frame of the (first) objective;
     without one, ``start`` is the first day of the current period.
     """
-    book = ctx.load()
-    spec = ctx.registry.get(metric)
-    grain = parse_grain(grain)
-    target = as_target(target, spec)
-    start, deadline = parse_date(start, "start"), parse_date(deadline, "deadline")
-    frames = [get_objective(book, o).time_frame for o in objectives]
-    frame = next((f for f in frames if f is not None), None)
-    start = start or (frame.start if frame else period_start(ctx.as_of, grain, ctx.week_start))
-    deadline = deadline or (frame.end if frame else None)
-    if deadline is None:
-        raise GoalError("give a --deadline (or an --objective that has a time frame)")
-    taken = {g.id for g in book.goals}
-    gid = goal_id or slugify(f"{metric}-{deadline.isoformat()}", taken)
-    if gid in taken:
-        raise GoalError(f"a goal with id '{gid}' exists; choose another --id")
-    try:
-        goal = Goal(
-            id=gid, metric=spec.id, where=where, objectives=list(objectives), target=target,
-            baseline=baseline, start=start, deadline=deadline, grain=grain, plan=PlanKind(plan),
-            owner=owner, note=note, created_at=_now(), created_by=by or current_user(),
-        )  # fmt: skip
-    except ValueError as exc:
-        raise GoalError(f"goal on {metric}: {_first(exc)}") from None
-    check = smart_check(ctx, goal, book)
-    warnings = []
-    book.goals.append(goal)
-    limit = ctx.settings.goals.max_kpis_per_objective
-    for oid in goal.objectives:
-        n = len(book.goals_of(oid))
-        if n > limit:
-            warnings.append(f"objective '{oid}' now has {n} KPIs; more than {limit} dilutes focus")
-    if save:
-        ctx.save(book)
+    with ctx.edit() if save else nullcontext(ctx.load()) as book:
+        spec = ctx.registry.get(metric)
+        grain = parse_grain(grain)
+        target = as_target(target, spec)
+        start, deadline = parse_date(start, "start"), parse_date(deadline, "deadline")
+        frames = [get_objective(book, o).time_frame for o in objectives]
+        frame = next((f for f in frames if f is not None), None)
+        start = start or (frame.start if frame else period_start(ctx.as_of, grain, ctx.week_start))
+        deadline = deadline or (frame.end if frame else None)
+        if deadline is None:
+            raise GoalError("give a deadline (or an objective that has a time frame)")
+        taken = {g.id for g in book.goals}
+        gid = goal_id or slugify(f"{metric}-{deadline.isoformat()}", taken)
+        if gid in taken:
+            raise GoalError(f"a goal with id '{gid}' exists; choose another id")
+        try:
+            goal = Goal(
+                id=gid, metric=spec.id, where=where, objectives=list(objectives), target=target,
+                baseline=baseline, start=start, deadline=deadline, grain=grain, plan=PlanKind(plan),
+                owner=owner, note=note, created_at=_now(), created_by=by or current_user(),
+            )  # fmt: skip
+        except ValueError as exc:
+            raise GoalError(f"goal on {metric}: {first_problem(exc)}") from None
+        check = smart_check(ctx, goal, book)
+        warnings = []
+        book.goals.append(goal)
+        limit = ctx.settings.goals.max_kpis_per_objective
+        for oid in goal.objectives:
+            n = len(book.goals_of(oid))
+            if n > limit:
+                warnings.append(
+                    f"objective '{oid}' now has {n} KPIs; more than {limit} dilutes focus"
+                )
     return NewGoal(goal, check, tuple(warnings), saved=save)
 
 
@@ -243,44 +248,59 @@ def revise_goal(
     deadline: date | str | None = None,
     baseline: float | None = None,
     clear_baseline: bool = False,
+    where: str | None = None,
     by: str | None = None,
 ) -> Goal:
-    """Change a goal's target, deadline or baseline, recording who, when, old, new, why."""
+    """Change a goal's target, deadline, baseline or segment (``where``; ``""`` for every
+    user), recording who, when, old, new and why."""
     if not reason.strip():
-        raise GoalError("say why the goal changes: --reason '...'")
-    book = ctx.load()
-    goal = get_goal(book, goal_id)
-    if target is not None:
-        target = as_target(target, _spec_or_unknown(ctx, goal.metric))
-    deadline = parse_date(deadline, "deadline")
-    changes: dict[str, object] = {}
-    if target is not None and target != goal.target:
-        changes["target"] = TargetChange(old=goal.target, new=target)
-    if deadline is not None and deadline != goal.deadline:
-        changes["deadline"] = DateChange(old=goal.deadline, new=deadline)
-    new_baseline = None if clear_baseline else baseline
-    if (clear_baseline or baseline is not None) and new_baseline != goal.baseline:
-        changes["baseline"] = BaselineChange(old=goal.baseline, new=new_baseline)
-    if not changes:
-        raise GoalError(
-            f"nothing to revise: give a new --target, --deadline or --baseline for '{goal_id}'"
-        )
-    revision = Revision(at=_now(), by=by or current_user(), reason=reason.strip(), **changes)  # type: ignore[arg-type]
-    values = goal.model_dump()
-    if target is not None:
-        values["target"] = target
-    if deadline is not None:
-        values["deadline"] = deadline
-    if "baseline" in changes:
-        values["baseline"] = new_baseline
-    values["revisions"] = [*goal.revisions, revision]
-    try:
-        revised = Goal.model_validate(values)
-    except ValueError as exc:
-        raise GoalError(f"goal '{goal_id}': {_first(exc)}") from None
-    book.goals[book.goals.index(goal)] = revised
-    ctx.save(book)
+        raise GoalError("say why the goal changes: the reason is kept in its history")
+    with ctx.edit() as book:
+        goal = get_goal(book, goal_id)
+        if target is not None:
+            target = as_target(target, _spec_or_unknown(ctx, goal.metric))
+        deadline = parse_date(deadline, "deadline")
+        changes: dict[str, object] = {}
+        if target is not None and target != goal.target:
+            changes["target"] = TargetChange(old=goal.target, new=target)
+        if deadline is not None and deadline != goal.deadline:
+            changes["deadline"] = DateChange(old=goal.deadline, new=deadline)
+        new_baseline = None if clear_baseline else baseline
+        if (clear_baseline or baseline is not None) and new_baseline != goal.baseline:
+            changes["baseline"] = BaselineChange(old=goal.baseline, new=new_baseline)
+        segment = (where.strip() or None) if where is not None else goal.where
+        if segment != goal.where:
+            if segment is not None:
+                check_filter(ctx, goal.metric, segment)
+            changes["where"] = SegmentChange(old=goal.where, new=segment)
+        if not changes:
+            raise GoalError(
+                f"nothing to revise: give a new target, deadline, baseline or segment for "
+                f"'{goal_id}'"
+            )
+        revision = Revision(at=_now(), by=by or current_user(), reason=reason.strip(),
+                            **changes)  # type: ignore[arg-type]  # fmt: skip
+        values = goal.model_dump()
+        if target is not None:
+            values["target"] = target
+        if deadline is not None:
+            values["deadline"] = deadline
+        if "baseline" in changes:
+            values["baseline"] = new_baseline
+        values["where"] = segment
+        values["revisions"] = [*goal.revisions, revision]
+        try:
+            revised = Goal.model_validate(values)
+        except ValueError as exc:
+            raise GoalError(f"goal '{goal_id}': {first_problem(exc)}") from None
+        book.goals[book.goals.index(goal)] = revised
     return revised
+
+
+def check_filter(ctx: GoalContext, metric: str, where: str) -> None:
+    """Raise the query's own error when ``where`` does not apply to ``metric``."""
+    day = ctx.as_of
+    ctx.fetch([metric], Grain.day, where, day - timedelta(days=1), day, day)
 
 
 # -- evaluation -----------------------------------------------------------------------
@@ -519,7 +539,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _first(exc: Exception) -> str:
+def first_problem(exc: Exception) -> str:
     """The first problem of a validation error, as one line."""
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]

@@ -158,7 +158,7 @@ def check_goal(
     if baseline is None:
         checks.append(Check("M", "Measurable", CheckState.failed,
                             f"no value of {spec.id} for {baseline_label}; check the data or "
-                            "give --baseline"))  # fmt: skip
+                            "set a baseline"))  # fmt: skip
     else:
         value = format_value(baseline, spec.unit, currency)
         checks.append(Check("M", "Measurable", CheckState.passed,
@@ -187,7 +187,7 @@ def check_goal(
         checks.append(Check("R", "Relevant", CheckState.passed, "serves " + "; ".join(names)))
     else:
         checks.append(Check("R", "Relevant", CheckState.failed,
-                            "linked to no objective; add one with --objective"))  # fmt: skip
+                            "linked to no objective; align it to one"))  # fmt: skip
 
     if periods < 1:
         checks.append(Check("T", "Time-bound", CheckState.failed,

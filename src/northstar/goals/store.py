@@ -7,9 +7,12 @@ replaces the old one, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -67,6 +70,25 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
         field = ".".join(str(p) for p in loc[2:])
         return f"{kind} '{name}'" + (f", field '{field}'" if field else "") + f": {msg}"
     return f"{'.'.join(str(p) for p in loc) or 'file'}: {msg}"
+
+
+@contextmanager
+def editing(path: Path) -> Iterator[GoalBook]:
+    """Load ``goals.yaml`` for a change and save it when the block ends without error.
+
+    An exclusive lock on a side file is held from the read to the write, so two edits at
+    once (a CLI command and the web page, or two browser tabs) are made one after the
+    other and neither is lost.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            book = load_book(path)
+            yield book
+            save_book(path, book)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def save_book(path: Path, book: GoalBook) -> None:

@@ -181,8 +181,8 @@ def resolve_baseline(goal: Goal, history: pd.Series, gp: GoalPeriods) -> tuple[f
             f"{gp.baseline} is not complete yet"
         )
     return None, (
-        f"no value of {goal.metric} for the baseline period {gp.baseline}; set one with "
-        f"'northstar goals revise {goal.id} --baseline N --reason ...'"
+        f"no value of {goal.metric} for the baseline period {gp.baseline}; set a "
+        "baseline by revising the goal"
     )
 
 

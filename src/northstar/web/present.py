@@ -318,18 +318,7 @@ def goals_by_objective(book: Any, registry: Any, currency: str) -> list[dict[str
                     "at": r.at.strftime("%Y-%m-%d %H:%M"),
                     "by": r.by,
                     "reason": r.reason,
-                    "changes": "; ".join(
-                        part
-                        for part in (
-                            f"target {r.target.old.describe(unit, currency)} → "
-                            f"{r.target.new.describe(unit, currency)}"
-                            if r.target
-                            else "",
-                            f"deadline {r.deadline.old} → {r.deadline.new}" if r.deadline else "",
-                            f"baseline {r.baseline.old} → {r.baseline.new}" if r.baseline else "",
-                        )
-                        if part
-                    ),
+                    "changes": r.describe(unit, currency),
                 }
                 for r in g.revisions
             ],
