@@ -3,11 +3,12 @@ small demo workspace; screenshots of each page go to docs/screenshots/."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from northstar.demo.load import load_demo
 from northstar.workspace import Workspace
@@ -186,18 +187,79 @@ def test_explorer_draws_the_metric_with_table_and_csv(
     assert len(csv.text.strip().splitlines()) == len(expected) + 1
 
 
-def test_lifecycle_stickiness_and_data_pages_render(server: RunningServer, page: Page) -> None:
-    for tab in ("lifecycle", "stickiness"):
-        page.goto(f"{server.url}/analyses?tab={tab}")
-        page.wait_for_selector(f"#{tab}-chart[data-drawn]", timeout=10000)
-        shot(page, f"analyses-{tab}")
+def test_lifecycle_and_stickiness_show_their_numbers(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    lifecycle = demo_ws.lifecycle(grain="week")
+    page.goto(f"{server.url}/analyses?tab=lifecycle")
+    page.wait_for_selector("#lifecycle-chart[data-drawn]", timeout=10000)
+    rows = page.locator("#lifecycle-table tbody tr")
+    assert rows.count() == len(lifecycle.rows) > 0
+    for i, expected in enumerate(lifecycle.rows):
+        row = rows.nth(i)
+        assert row.get_attribute("data-period") == str(expected["period"])
+        for status in ("new", "returning", "resurrecting", "dormant"):
+            cell = row.locator(f'[data-status="{status}"]').inner_text()
+            assert int(cell.replace(",", "")) == expected[status]
+    shot(page, "analyses-lifecycle")
+
+    sticky = demo_ws.stickiness(grain="day")
+    page.goto(f"{server.url}/analyses?tab=stickiness")
+    page.wait_for_selector("#stickiness-chart[data-drawn]", timeout=10000)
+    rows = page.locator("#stickiness-table tbody tr")
+    total = sum(r["users"] for r in sticky.histogram)
+    assert rows.count() == len(sticky.histogram) and total > 0
+    for i, expected in enumerate(sticky.histogram):
+        cells = rows.nth(i).locator("td")
+        assert int(cells.nth(0).inner_text()) == expected["active_periods"]
+        assert int(cells.nth(1).get_attribute("data-users") or -1) == expected["users"]
+        assert cells.nth(2).inner_text() == f"{100 * expected['users'] / total:.1f} %"
+    shot(page, "analyses-stickiness")
+
+
+def test_feature_adoption_table_shows_the_flags(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    report = demo_ws.feature_report()
+    page.goto(f"{server.url}/analyses?tab=features")
+    rows = page.locator("#features-table tbody tr")
+    assert rows.count() == len(report.features) > 0
+    for i, feature in enumerate(report.features):
+        cells = rows.nth(i).locator("td")
+        assert cells.nth(0).inner_text() == feature.name
+        assert cells.nth(3).inner_text() == f"{feature.adopters:,}"
+        assert cells.nth(4).inner_text() == f"{100 * feature.adoption_rate:.1f} %"
+        assert cells.nth(9).inner_text() == (feature.flag or "")
+    shot(page, "analyses-features")
+
+
+def test_data_page_creates_and_revokes_a_write_key(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
     page.goto(server.url + "/data")
     assert page.locator("#tables tbody tr").count() > 0
     page.select_option("select[name=kind]", "write")
     page.fill("input[name=source]", "android")
     page.click("text=Create key")
-    assert page.locator("#new-token").inner_text().startswith("ns_write_")
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("ns_write_")
     shot(page, "data")
+    event = {"type": "track", "event": "opened", "userId": "u-key", "messageId": "m-key-1"}
+    sent = httpx.post(server.url + "/v1/track", json=event, auth=(token, ""), timeout=30)
+    assert sent.status_code == 200
+    key = next(k for k in demo_ws.api_keys() if k.source == "android" and k.active)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Revoke key …?"
+    page.locator(f'tr[data-key="{key.key_id}"] button:has-text("Revoke")').click()
+    page.wait_for_url("**/data#keys", timeout=30000)
+    assert page.locator(f'tr[data-key="{key.key_id}"] button').count() == 0
+    assert next(k for k in demo_ws.api_keys() if k.key_id == key.key_id).revoked_at is not None
+    event["messageId"] = "m-key-2"
+    deadline = time.monotonic() + 10  # the server reloads its keys on its next round
+    refused = httpx.post(server.url + "/v1/track", json=event, auth=(token, ""), timeout=30)
+    while refused.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        refused = httpx.post(server.url + "/v1/track", json=event, auth=(token, ""), timeout=30)
+    assert refused.status_code == 401
 
 
 def test_query_api_answers_with_a_read_key(
@@ -219,3 +281,141 @@ def test_query_api_answers_with_a_read_key(
         timeout=30,
     )
     assert bad.status_code == 400 and "unknown metric" in bad.json()["message"]
+
+
+def open_goal(page: Page, goal_id: str) -> Locator:
+    goal = page.locator(f"details#goal-{goal_id}")
+    if goal.get_attribute("open") is None:
+        goal.locator("summary").click()
+    return goal
+
+
+def test_revising_editing_and_removing_a_goal(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    objective = demo_ws.goal_book().objectives[0]
+    demo_ws.add_goal("signups", ">= 10", objectives=[objective.id], deadline="2027-06-30",
+                     goal_id="web-edit")  # fmt: skip
+    page.goto(server.url + "/goals")
+    goal = open_goal(page, "web-edit")
+    goal.locator("form.revise input[name=target]").fill(">= 12")
+    goal.locator("form.revise button").click()  # no reason: refused, nothing changes
+    alert = page.locator("details#goal-web-edit [role=alert]")
+    alert.wait_for(timeout=15000)
+    assert "say why the goal changes" in alert.inner_text()
+    assert "Traceback" not in page.content()
+    assert demo_ws.goal_book().goal("web-edit").revisions == []  # type: ignore[union-attr]
+
+    goal = open_goal(page, "web-edit")
+    goal.locator("form.revise input[name=target]").fill(">= 12")
+    goal.locator("form.revise input[name=reason]").fill("the launch moved a month earlier")
+    goal.locator("form.revise button").click()
+    page.wait_for_url("**/goals#goal-web-edit", timeout=30000)
+    stored = demo_ws.goal_book().goal("web-edit")
+    assert stored is not None and stored.target.value == 12 and stored.where is None
+    assert [(r.by, r.reason) for r in stored.revisions] == [
+        ("web", "the launch moved a month earlier")
+    ]
+    history = open_goal(page, "web-edit").locator("table.revisions tbody tr")
+    assert history.count() == 1
+    assert "target ≥ 10 → ≥ 12" in history.inner_text()
+    assert "the launch moved a month earlier" in history.inner_text()
+    shot(page, "goals-revision")
+
+    goal = open_goal(page, "web-edit")
+    goal.locator("form.edit-goal input[name=owner]").fill("Rita")
+    goal.locator("form.edit-goal input[name=note]").fill("Sign-ups for the spring campaign")
+    goal.locator(f'form.edit-goal input[value="{objective.id}"]').uncheck()
+    goal.locator("form.edit-goal button").click()
+    page.wait_for_url("**/goals#goal-web-edit", timeout=30000)
+    stored = demo_ws.goal_book().goal("web-edit")
+    assert stored is not None
+    assert (stored.owner, stored.note, stored.objectives) == (
+        "Rita", "Sign-ups for the spring campaign", [],
+    )  # fmt: skip
+    assert len(stored.revisions) == 1  # edits are not revisions
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    open_goal(page, "web-edit").locator("button:has-text('Remove goal')").click()
+    page.wait_for_url("**/goals#objectives", timeout=30000)
+    assert demo_ws.goal_book().goal("web-edit") is None
+    assert page.locator("details#goal-web-edit").count() == 0
+
+
+def test_objectives_are_added_edited_removed_and_warn_when_unfocused(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    page.goto(server.url + "/goals")
+    new = page.locator("form[action='/goals/objectives']")
+    new.locator("input[name=name]").fill("Delight admins")
+    new.locator("select[name=perspective]").select_option("customer")
+    new.locator("button").click()
+    page.wait_for_url("**/goals#objectives", timeout=30000)
+    box = page.locator("#objective-delight-admins")
+    assert box.locator("h3").inner_text().startswith("Delight admins")
+
+    box.locator("details.edit summary").click()
+    box.locator("input[name=name]").fill("Delight workspace admins")
+    box.locator("input[name=owner]").fill("Kim")
+    box.locator("input[name=time_frame]").fill("2027-H1")
+    box.locator("button:has-text('Save objective')").click()
+    page.wait_for_url("**/goals#objective-delight-admins", timeout=30000)
+    stored = demo_ws.goal_book().objective("delight-admins")
+    assert stored is not None and (stored.name, stored.owner) == ("Delight workspace admins", "Kim")
+    assert stored.time_frame is not None and str(stored.time_frame) == "2027-01-01..2027-06-30"
+
+    box = page.locator("#objective-delight-admins")  # a bad time frame: an error in place
+    box.locator("details.edit summary").click()
+    box.locator("input[name=time_frame]").fill("next spring")
+    box.locator("button:has-text('Save objective')").click()
+    alert = page.locator("#objective-delight-admins [role=alert]")
+    alert.wait_for(timeout=15000)
+    assert "next spring" in alert.inner_text() and "Traceback" not in page.content()
+
+    limit = demo_ws.settings.goals.max_kpis_per_objective
+    metrics = ["dau", "wau", "mau", "signups", "sessions", "new_mrr", "mrr", "arpa"]
+    assert len(metrics) > limit
+    for metric in metrics[: limit + 1]:
+        demo_ws.add_goal(metric, "+5%", objectives=["delight-admins"], goal_id=f"focus-{metric}")
+    warning = f"objective 'delight-admins' has {limit + 1} KPIs; more than {limit} dilutes focus"
+    page.goto(server.url + "/goals")
+    assert warning in page.locator("#objective-delight-admins .warning").inner_text()
+    page.goto(server.url + "/")
+    assert warning in page.locator('[data-objective="delight-admins"] .warning').inner_text()
+    shot(page, "scorecard-focus")
+
+    page.goto(server.url + "/goals")
+    box = page.locator("#objective-delight-admins")
+    box.locator("details.edit summary").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    box.locator("button:has-text('Remove objective')").click()
+    page.wait_for_url("**/goals#objectives", timeout=30000)
+    book = demo_ws.goal_book()
+    assert book.objective("delight-admins") is None
+    focus = [g for g in book.goals if g.id.startswith("focus-")]
+    assert len(focus) == limit + 1 and all(g.objectives == [] for g in focus)
+    for g in focus:
+        demo_ws.remove_goal(g.id)
+
+
+def test_a_stage_template_fills_the_scorecard(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    before = {o.name for o in demo_ws.goal_book().objectives}
+    proposal = demo_ws.goal_template("early")
+    page.goto(server.url + "/goals?stage=early#templates")
+    headings = page.locator("#templates h3")
+    assert headings.count() == len(proposal.objectives)
+    for i, objective in enumerate(proposal.objectives):
+        assert headings.nth(i).inner_text().startswith(objective.name)
+    shot(page, "goals-template")
+    page.click("text=Add these objectives and goals")
+    page.wait_for_url(server.url + "/", timeout=60000)
+    book = demo_ws.goal_book()
+    added = [o for o in book.objectives if o.name not in before]
+    assert {o.name for o in added} == {o.name for o in proposal.objectives} - before
+    with_target = sum(1 for o in proposal.objectives for k in o.kpis if k.target is not None)
+    from_template = [g for g in book.goals if g.note.startswith("from the early template")]
+    assert len(from_template) == with_target > 0
+    for o in added:
+        assert page.locator(f'[data-objective="{o.id}"] h3').first.inner_text().startswith(o.name)

@@ -9,6 +9,7 @@
     ├── ApiKeyError                an API key id that does not exist, a bad kind or source
     ├── ServerError                the tracking server cannot start (port taken, already running)
     ├── AccessError                a read API call without a read/admin key, a page from afar
+    │   └── SignInRequired         a page asked for without signing in (server.pages: key)
     ├── QueryError                 a read-only SQL statement that failed or tried to write
     ├── MetricError                a metric query that cannot be answered
     │   ├── UnknownMetricError     a metric id that is neither built in nor declared in YAML
@@ -66,6 +67,13 @@ class AccessError(NorthstarError):
     def __init__(self, message: str, status: int = 403) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SignInRequired(AccessError):
+    """A web page asked for without a signed-in key (``server.pages: key``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 401)
 
 
 class QueryError(NorthstarError):

@@ -223,6 +223,11 @@ class StoreSettings(_Section):
     )
 
 
+class PageAccess(StrEnum):
+    loopback = "loopback"  # browsers on the server machine only, no sign-in
+    key = "key"  # any address, after signing in with a read key (admin key to change)
+
+
 class ServerSettings(_Section):
     """The workspace's server, ``northstar serve`` (see docs/ingestion-server.md)."""
 
@@ -233,6 +238,12 @@ class ServerSettings(_Section):
         ge=0.05,
         le=300,
         description="How often accepted events move from the ingestion log into the store.",
+    )
+    pages: PageAccess = Field(
+        default=PageAccess.loopback,
+        description="Who may open the web pages: 'loopback' (browsers on the server machine, "
+        "no sign-in) or 'key' (any address, after signing in with a read key; changing goals "
+        "or keys needs an admin key).",
     )
 
 

@@ -70,6 +70,14 @@ class Scorecard:
         return not self.goals() and not any(p.objectives for p in self.perspectives)
 
 
+def focus_warning(objective_id: str, kpis: int, limit: int) -> str:
+    """The warning for an objective that carries more than ``limit`` KPIs."""
+    return (
+        f"objective '{objective_id}' has {kpis} KPIs; more than {limit} dilutes focus "
+        "(goals.max_kpis_per_objective)"
+    )
+
+
 def build_scorecard(
     book: GoalBook,
     progress: dict[str, GoalProgress],
@@ -88,10 +96,7 @@ def build_scorecard(
             goals = tuple(progress[g.id] for g in book.goals_of(objective.id) if g.id in progress)
             notes = []
             if len(goals) > max_kpis:
-                notes.append(
-                    f"objective '{objective.id}' has {len(goals)} KPIs; more than {max_kpis} "
-                    "dilutes focus (goals.max_kpis_per_objective)"
-                )
+                notes.append(focus_warning(objective.id, len(goals), max_kpis))
             if not goals:
                 notes.append(f"objective '{objective.id}' has no KPI yet")
             warnings += notes

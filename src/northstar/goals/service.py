@@ -35,7 +35,7 @@ from northstar.goals.model import (
     TimeFrame,
     slugify,
 )
-from northstar.goals.scorecard import ObjectiveCard, Scorecard, build_scorecard
+from northstar.goals.scorecard import ObjectiveCard, Scorecard, build_scorecard, focus_warning
 from northstar.goals.smart import SmartCheck, check_goal
 from northstar.goals.store import editing, load_book, save_book
 from northstar.goals.suggest import Suggestion, suggest_targets
@@ -220,9 +220,7 @@ def add_goal(
         for oid in goal.objectives:
             n = len(book.goals_of(oid))
             if n > limit:
-                warnings.append(
-                    f"objective '{oid}' now has {n} KPIs; more than {limit} dilutes focus"
-                )
+                warnings.append(focus_warning(oid, n, limit))
     return NewGoal(goal, check, tuple(warnings), saved=save)
 
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from northstar._version import __version__
-from northstar.errors import AccessError, NorthstarError
+from northstar.errors import AccessError, NorthstarError, SignInRequired
 from northstar.workspace import Workspace
 
 HERE = Path(__file__).parent
-PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/data")
+PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/data", "/signin", "/signout")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 log = logging.getLogger("northstar.web")
@@ -31,12 +32,13 @@ def error_page(request: Request, message: str, status: int) -> Response:
 
 def mount(app: FastAPI, ws: Workspace) -> None:
     """Add the pages and the read API for ``ws`` to ``app``."""
-    from northstar.web import api, pages
+    from northstar.web import api, pages, signin
 
     app.state.northstar_ws = ws
     unexpected = app.exception_handlers.get(Exception)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(signin.router)
     app.include_router(pages.router)
 
     @app.exception_handler(NorthstarError)
@@ -46,6 +48,12 @@ def mount(app: FastAPI, ws: Workspace) -> None:
         if request.url.path.startswith("/api/"):
             body = {"error": type(exc).__name__, "message": message}
             return JSONResponse(body, status_code=status)
+        if isinstance(exc, SignInRequired):
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            signin = "/signin?" + urlencode({"next": back if request.method == "GET" else "/"})
+            if request.headers.get("hx-request"):
+                return Response(status_code=204, headers={"HX-Redirect": signin})
+            return RedirectResponse(signin, status_code=303)
         if request.headers.get("hx-request"):
             return templates.TemplateResponse(
                 request, "partials/error.html", {"message": message}, status_code=200

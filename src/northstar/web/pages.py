@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from northstar.errors import GoalError, NorthstarError
+from northstar.settings import PageAccess
 from northstar.web import present
 from northstar.web.app import templates
 from northstar.web.runtime import call, check_page_access, workspace
@@ -19,7 +20,10 @@ router = APIRouter(dependencies=[Depends(check_page_access)], include_in_schema=
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     ws = workspace(request)
-    base = {"product": ws.settings.name, "nav": name.split(".")[0]}
+    base = {
+        "product": ws.settings.name, "nav": name.split(".")[0],
+        "signed_in": ws.settings.server.pages is PageAccess.key,
+    }  # fmt: skip
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -145,7 +149,9 @@ def _goals_context(request: Request, **extra: Any) -> dict[str, Any]:
     book = ws.goal_book()
     return {
         "book": book,
-        "goals_by_objective": present.goals_by_objective(book, ws.registry(), ws.settings.currency),
+        "goals_by_objective": present.goals_by_objective(
+            book, ws.registry(), ws.settings.currency, ws.settings.goals.max_kpis_per_objective
+        ),
         "choices": present.metric_choices(ws.registry()),
         "perspectives": PERSPECTIVES,
         "new": dict.fromkeys(GOAL_FIELDS, "") | {"grain": "month"},
@@ -227,6 +233,34 @@ async def objective_create(request: Request) -> Response:
     return RedirectResponse("/goals#objectives", status_code=303)
 
 
+@router.post("/goals/objectives/{objective_id}/edit")
+async def objective_edit(request: Request, objective_id: str) -> Response:
+    form = await _form(request)
+    ws = workspace(request)
+    try:
+        call(
+            request, ws.edit_objective, objective_id, name=form.get("name"),
+            perspective=form.get("perspective"), description=form.get("description"),
+            owner=form.get("owner"), time_frame=form.get("time_frame"),
+        )  # fmt: skip
+    except NorthstarError as exc:
+        error = {"objective": objective_id, "message": str(exc)}
+        return page(request, "goals.html", _goals_context(request, objective_edit_error=error), 400)
+    return RedirectResponse(f"/goals#objective-{objective_id}", status_code=303)
+
+
+@router.post("/goals/objectives/{objective_id}/remove")
+def objective_remove(request: Request, objective_id: str) -> Response:
+    ws = workspace(request)
+    call(request, ws.remove_objective, objective_id)
+    return RedirectResponse("/goals#objectives", status_code=303)
+
+
+def _goal_error(request: Request, goal_id: str, exc: NorthstarError) -> Response:
+    error = {"goal": goal_id, "message": str(exc)}
+    return page(request, "goals.html", _goals_context(request, goal_form_error=error), 400)
+
+
 @router.post("/goals/{goal_id}/revise")
 async def goal_revise(request: Request, goal_id: str) -> Response:
     form = await _form(request)
@@ -234,12 +268,34 @@ async def goal_revise(request: Request, goal_id: str) -> Response:
     try:
         call(
             request, ws.revise_goal, goal_id, reason=form.get("reason", ""),
-            target=form.get("target") or None, deadline=form.get("deadline") or None, by="web",
+            target=form.get("target") or None, deadline=form.get("deadline") or None,
+            where=form.get("where"), by="web",
         )  # fmt: skip
     except NorthstarError as exc:
-        context = _goals_context(request, revise_error={"goal": goal_id, "message": str(exc)})
-        return page(request, "goals.html", context, status=400)
+        return _goal_error(request, goal_id, exc)
     return RedirectResponse(f"/goals#goal-{goal_id}", status_code=303)
+
+
+@router.post("/goals/{goal_id}/edit")
+async def goal_edit(request: Request, goal_id: str) -> Response:
+    data = await request.form()
+    ws = workspace(request)
+    try:
+        call(
+            request, ws.edit_goal, goal_id, owner=str(data.get("owner", "")),
+            note=str(data.get("note", "")), plan=str(data.get("plan") or "linear"),
+            objectives=[str(o) for o in data.getlist("objectives")],
+        )  # fmt: skip
+    except NorthstarError as exc:
+        return _goal_error(request, goal_id, exc)
+    return RedirectResponse(f"/goals#goal-{goal_id}", status_code=303)
+
+
+@router.post("/goals/{goal_id}/remove")
+def goal_remove(request: Request, goal_id: str) -> Response:
+    ws = workspace(request)
+    call(request, ws.remove_goal, goal_id)
+    return RedirectResponse("/goals#objectives", status_code=303)
 
 
 @router.post("/goals/template")
@@ -295,4 +351,7 @@ async def key_create(request: Request) -> Response:
 def key_revoke(request: Request, key_id: str) -> Response:
     ws = workspace(request)
     call(request, ws.revoke_key, key_id)
+    state = getattr(request.app.state, "northstar", None)
+    if state is not None:  # reload the keys now rather than on the next flush round
+        state.flusher.wake()
     return RedirectResponse("/data#keys", status_code=303)

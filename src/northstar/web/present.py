@@ -10,7 +10,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from northstar.goals.scorecard import Scorecard, compact_target, kpi_row, p_hit_text, to_dict
+from northstar.goals.scorecard import (
+    Scorecard,
+    compact_target,
+    focus_warning,
+    kpi_row,
+    p_hit_text,
+    to_dict,
+)
 from northstar.goals.tracking import GoalProgress
 from northstar.metrics.format import format_change, format_value
 from northstar.metrics.spec import Unit
@@ -276,7 +283,9 @@ def stickiness_view(result: Any) -> dict[str, Any]:
         },
         "options": {"plugins": {"legend": {"display": False}}},
     }
-    return {"rows": rows, "chart": chart, "grain": result.grain.value}
+    total = sum(r["users"] for r in rows) or 1
+    table = [r | {"share": pct(r["users"] / total)} for r in rows]
+    return {"rows": table, "chart": chart, "grain": result.grain.value}
 
 
 def features_view(report: Any) -> list[dict[str, Any]]:
@@ -297,8 +306,11 @@ def features_view(report: Any) -> list[dict[str, Any]]:
     ]
 
 
-def goals_by_objective(book: Any, registry: Any, currency: str) -> list[dict[str, Any]]:
-    """Objectives with their goals (and a last group for goals without an objective)."""
+def goals_by_objective(
+    book: Any, registry: Any, currency: str, focus_limit: int
+) -> list[dict[str, Any]]:
+    """Objectives with their goals (and a last group for goals without an objective);
+    ``focus`` says when an objective carries more KPIs than ``focus_limit``."""
 
     def goal(g: Any) -> dict[str, Any]:
         spec = registry.metrics.get(g.metric)
@@ -313,6 +325,9 @@ def goals_by_objective(book: Any, registry: Any, currency: str) -> list[dict[str
             "deadline": g.deadline.isoformat(),
             "grain": g.grain.value,
             "owner": g.owner,
+            "note": g.note,
+            "plan": g.plan.value,
+            "objectives": list(g.objectives),
             "revisions": [
                 {
                     "at": r.at.strftime("%Y-%m-%d %H:%M"),
@@ -324,13 +339,14 @@ def goals_by_objective(book: Any, registry: Any, currency: str) -> list[dict[str
             ],
         }
 
-    out = [
-        {"objective": o, "goals": [goal(g) for g in book.goals if o.id in g.objectives]}
-        for o in book.objectives
-    ]
+    out = []
+    for o in book.objectives:
+        goals = [goal(g) for g in book.goals if o.id in g.objectives]
+        focus = focus_warning(o.id, len(goals), focus_limit) if len(goals) > focus_limit else ""
+        out.append({"objective": o, "goals": goals, "focus": focus})
     loose = [goal(g) for g in book.goals if not g.objectives]
     if loose:
-        out.append({"objective": None, "goals": loose})
+        out.append({"objective": None, "goals": loose, "focus": ""})
     return out
 
 

@@ -15,13 +15,15 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
-from northstar.errors import AccessError
+from northstar.errors import AccessError, SignInRequired
 from northstar.server.auth import header_token
+from northstar.settings import PageAccess
 from northstar.store.keys import KeyGrant
 from northstar.workspace import Workspace
 
 T = TypeVar("T")
 READ_KINDS = ("read", "admin")
+KEY_COOKIE = "northstar_key"  # a signed-in browser's key (server.pages: key)
 _fallback_lock = threading.Lock()  # an app served without its lifespan (never in serve)
 
 
@@ -50,27 +52,43 @@ def is_loopback(request: Request) -> bool:
         return host in ("localhost", "testclient")
 
 
-def check_page_access(request: Request) -> None:
-    """Pages are open to browsers on this machine (loopback) only; see docs/web.md.
+async def grant_of(request: Request, token: str | None) -> KeyGrant | None:
+    """What ``token`` may do on this server (None: unknown, revoked or no server)."""
+    state = getattr(request.app.state, "northstar", None)
+    if state is None or not token:
+        return None
+    grant: KeyGrant | None = state.keys.check(token) or await state.recheck(token)
+    return grant
+
+
+async def check_page_access(request: Request) -> None:
+    """Who may open the pages (``server.pages``, see docs/web.md): browsers on this
+    machine, or anyone signed in with a read key (an admin key to change anything).
     A form post must also come from a page of this server (no cross-site posts)."""
-    if not is_loopback(request):
-        raise AccessError(
-            "the web pages answer on the loopback interface only; open them on the server "
-            "machine (or through an SSH tunnel), or use the read API with a read key"
-        )
     origin = request.headers.get("origin")
     host = request.headers.get("host", "")
     if request.method == "POST" and origin and origin.split("://", 1)[-1] != host:
         raise AccessError("a form was posted from another site; use the form on this page")
+    if workspace(request).settings.server.pages is PageAccess.loopback:
+        if not is_loopback(request):
+            raise AccessError(
+                "the web pages answer on this machine only; open them through an SSH tunnel, "
+                "or set server.pages: key in northstar.yaml to sign in with a read key"
+            )
+        return
+    grant = await grant_of(request, request.cookies.get(KEY_COOKIE))
+    if grant is None or grant.kind not in READ_KINDS:
+        raise SignInRequired("sign in with a read or admin key to open the pages")
+    if request.method == "POST" and grant.kind != "admin":
+        raise AccessError(
+            "a read key can look but not change goals or keys; sign in with an admin key"
+        )
 
 
 async def read_grant(request: Request) -> KeyGrant:
     """The read or admin key of an API call (``Authorization: Bearer <key>``)."""
     token = header_token(request.headers.get("authorization"))
-    state = getattr(request.app.state, "northstar", None)
-    grant = None
-    if state is not None and token:
-        grant = state.keys.check(token) or await state.recheck(token)
+    grant = await grant_of(request, token)
     if grant is None:
         if token:
             raise AccessError(

@@ -20,6 +20,11 @@
       new Chart(canvas, spec);
     });
   }
+  /* A form with data-confirm asks before it is sent (removing a goal, revoking a key). */
+  document.addEventListener("submit", function (e) {
+    const message = e.target.dataset && e.target.dataset.confirm;
+    if (message && !window.confirm(message)) e.preventDefault();
+  });
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
 })();
