@@ -85,11 +85,11 @@ def test_csv_and_table_formats(folder: Path) -> None:
     ("args", "message"),
     [
         (("funnel", "signup"), "a funnel has 2 to 20 steps"),
-        (("funnel", "a", "b", "--window", "later"), "--window 'later' is not a duration"),
+        (("funnel", "a", "b", "--window", "later"), "conversion window 'later' is not a duration"),
         (("retention", "--period", "hour"), "unknown grain"),
         (("retention", "--format", "xml"), "unknown format 'xml'"),
         (("lifecycle", "--event", "open where nosuch = 1"), "unknown property 'nosuch'"),
-        (("stickiness", "--from", "2026-03-09", "--to", "2026-03-01"), "is after --to"),
+        (("stickiness", "--from", "2026-03-09", "--to", "2026-03-01"), "is after the end date"),
     ],
 )
 def test_mistakes_are_one_line(folder: Path, args: tuple[str, ...], message: str) -> None:

@@ -116,10 +116,10 @@ def test_other_surveys_group_by_the_top_and_bottom_two_points(ws: Workspace) -> 
 @pytest.mark.parametrize(
     ("kw", "error", "message"),
     [
-        ({"kind": "stars"}, QueryArgumentError, "--kind 'stars' is not one of"),
-        ({"group": "fan"}, QueryArgumentError, "--group 'fan' is not one of"),
-        ({"limit": 0}, QueryArgumentError, "--limit 0"),
-        ({"start": "2026-05-01", "end": "2026-04-01"}, QueryArgumentError, "is after --to"),
+        ({"kind": "stars"}, QueryArgumentError, "survey kind 'stars' is not one of"),
+        ({"group": "fan"}, QueryArgumentError, "group 'fan' is not one of"),
+        ({"limit": 0}, QueryArgumentError, "limit 0"),
+        ({"start": "2026-05-01", "end": "2026-04-01"}, QueryArgumentError, "is after the end date"),
         ({"where": "nosuch = 1"}, FilterError, "unknown dimension 'nosuch'"),
     ],
 )
@@ -162,5 +162,5 @@ def test_feedback_command(ws: Workspace) -> None:
 
 def test_a_mistake_is_one_line_on_stderr(ws: Workspace) -> None:
     out = run("feedback", "--group", "fans", "-w", "w", cwd=ws.path.parent)
-    assert out.returncode != 0 and "--group 'fans' is not one of" in out.stderr
+    assert out.returncode != 0 and "group 'fans' is not one of" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr

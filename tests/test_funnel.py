@@ -120,7 +120,7 @@ def test_the_best_attempt_counts(tmp_path: Path) -> None:
 def test_bad_input(log: Workspace) -> None:
     with pytest.raises(QueryArgumentError, match="2 to 20 steps"):
         log.funnel(["signup"], today=TODAY)
-    with pytest.raises(QueryArgumentError, match="--window 'soon'"):
+    with pytest.raises(QueryArgumentError, match="conversion window 'soon'"):
         log.funnel(STEPS, window="soon", today=TODAY)
-    with pytest.raises(QueryArgumentError, match="--mode"):
+    with pytest.raises(QueryArgumentError, match="funnel mode"):
         log.funnel(STEPS, mode="random", today=TODAY)

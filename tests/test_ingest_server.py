@@ -53,7 +53,7 @@ def test_key_mistakes_are_one_line_errors(tmp_path: Path) -> None:
         ws.create_key("root")
     with pytest.raises(ApiKeyError, match="source 'My App' must be"):
         ws.create_key("write", source="My App")
-    with pytest.raises(ApiKeyError, match="--source applies to write keys only"):
+    with pytest.raises(ApiKeyError, match="a source applies to write keys only"):
         ws.create_key("read", source="web")
     out = cli("keys", "revoke", "key_nope", "-w", str(tmp_path / "ws"))
     assert out.returncode == 1 and "no key matches 'key_nope'" in out.stderr

@@ -138,9 +138,9 @@ def test_triangle_stops_at_today(log: Workspace) -> None:
 
 
 def test_property_filters_and_bad_input(log: Workspace) -> None:
-    with pytest.raises(QueryArgumentError, match="--periods 1"):
+    with pytest.raises(QueryArgumentError, match="1 periods: a retention table"):
         log.retention("open", "open", periods=1, today=TODAY)
-    with pytest.raises(QueryArgumentError, match="--type"):
+    with pytest.raises(QueryArgumentError, match="cohort type"):
         log.retention("open", "open", type="sometimes", today=TODAY)
     with pytest.raises(FilterError, match="unknown property 'colour'"):
         log.retention("open where colour = 'red'", "open", today=TODAY)

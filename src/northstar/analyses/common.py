@@ -40,13 +40,13 @@ class Range:
             raise QueryArgumentError(
                 f"period {g.value!r} is not supported here; use day, week or month"
             )
-        last = parse_date(end, "--to") or today
-        first = parse_date(start, "--from") or last - timedelta(
+        last = parse_date(end, "end date") or today
+        first = parse_date(start, "start date") or last - timedelta(
             days=default_days if default_days is not None else DEFAULT_DAYS[g]
         )
         if first > last:
             raise QueryArgumentError(
-                f"--from {first} is after --to {last}; swap them or widen the range"
+                f"the start date {first} is after the end date {last}; swap them or widen the range"
             )
         return cls(first, last, g, today)
 

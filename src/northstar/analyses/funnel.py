@@ -53,11 +53,11 @@ def parse_duration(text: str | timedelta) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise QueryArgumentError(
-            f"--window {text!r} is not a duration; write e.g. 14d, 2h, 30m or 90s"
+            f"conversion window {text!r} is not a duration; write e.g. 14d, 2h, 30m or 90s"
         )
     value, unit = int(match.group(1)), (match.group(2) or "d").lower()
     if value <= 0:
-        raise QueryArgumentError(f"--window {text!r} must be longer than zero")
+        raise QueryArgumentError(f"conversion window {text!r} must be longer than zero")
     return timedelta(seconds=value * _UNIT_SECONDS[unit])
 
 
@@ -78,7 +78,7 @@ class Exclusion:
         first, last = (int(x) for x in span.split("-"))
         if not 1 <= first < last <= steps:
             raise QueryArgumentError(
-                f"--exclude {text!r}: the steps must be 1 ≤ first < last ≤ {steps}"
+                f"exclusion {text!r}: the steps must be 1 ≤ first < last ≤ {steps}"
             )
         return cls(EventSpec.parse(event), first - 1, last - 1)
 
@@ -109,7 +109,7 @@ class FunnelRequest:
             funnel_mode = FunnelMode(mode)
         except ValueError:
             raise QueryArgumentError(
-                f"--mode {mode!r} is not one of ordered|strict|unordered"
+                f"funnel mode {mode!r} is not one of ordered|strict|unordered"
             ) from None
         specs = tuple(EventSpec.parse(s) for s in steps)
         exclusions = tuple(Exclusion.parse(x, len(specs)) for x in exclude)
@@ -425,4 +425,4 @@ def conversion_series(ctx: Context, request: FunnelRequest, rng: Range, grain: G
 
 def _check_by(by: str | None) -> None:
     if by is not None and not by.strip():
-        raise FilterError("--by is empty; name an event or user property")
+        raise FilterError("the breakdown is empty; name an event or user property")

@@ -71,15 +71,15 @@ class RetentionRequest:
     ) -> RetentionRequest:
         if not 2 <= periods <= MAX_PERIODS:
             raise QueryArgumentError(
-                f"--periods {periods}: a retention table needs 2 to {MAX_PERIODS} periods"
+                f"{periods} periods: a retention table needs 2 to {MAX_PERIODS} periods"
             )
         return cls(
             _spec(start_event),
             _spec(return_event),
             Range.make(period, None, None, today=date.today()).grain,
             periods,
-            _choice(CohortType, type, "--type"),
-            _choice(PeriodWindow, window, "--window"),
+            _choice(CohortType, type, "cohort type"),
+            _choice(PeriodWindow, window, "period window"),
             cumulative,
             by or None,
         )

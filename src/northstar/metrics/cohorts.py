@@ -106,11 +106,11 @@ def revenue_cohorts(
     g = parse_grain(grain)
     if g not in COHORT_GRAINS:
         raise QueryArgumentError(
-            f"--grain {g.value!r} is not supported for cohorts; use week, month, quarter or year"
+            f"grain {g.value!r} is not supported for cohorts; use week, month, quarter or year"
         )
     week_start = settings.week_start.value
     window = resolve_window(
-        g, parse_date(start, "--from"), parse_date(end, "--to"),
+        g, parse_date(start, "start date"), parse_date(end, "end date"),
         week_start=week_start, today=today,
     )  # fmt: skip
     last = min(window.end, today)

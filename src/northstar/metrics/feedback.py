@@ -119,15 +119,15 @@ def feedback(
     """Comments of ``kind`` survey answers given from ``start`` (default: the first) to
     ``end`` (default: today), local days, newest first, at most ``limit``."""
     if kind not in KINDS:
-        raise QueryArgumentError(f"--kind {kind!r} is not one of {'|'.join(KINDS)}")
+        raise QueryArgumentError(f"survey kind {kind!r} is not one of {'|'.join(KINDS)}")
     chosen = _group(group)
     if not 1 <= limit <= MAX_LIMIT:
-        raise QueryArgumentError(f"--limit {limit}: give a number from 1 to {MAX_LIMIT}")
-    last = parse_date(end, "--to") or today
-    first = parse_date(start, "--from")
+        raise QueryArgumentError(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
+    last = parse_date(end, "end date") or today
+    first = parse_date(start, "start date")
     if first is not None and first > last:
         raise QueryArgumentError(
-            f"--from {first} is after --to {last}; swap them or widen the range"
+            f"the start date {first} is after the end date {last}; swap them or widen the range"
         )
     window = Window(Grain.day, first or last, last, settings.week_start.value, today)
     ctx = Context(backend, settings, window, where=where or None)
@@ -173,4 +173,4 @@ def _group(value: str | Group | None) -> Group | None:
         return Group(value)
     except ValueError:
         allowed = "|".join(g.value for g in Group)
-        raise QueryArgumentError(f"--group {value!r} is not one of {allowed}") from None
+        raise QueryArgumentError(f"group {value!r} is not one of {allowed}") from None

@@ -66,7 +66,7 @@ def create_key(store: Store, kind: str, source: str | None = None) -> tuple[ApiK
                 "(e.g. web, ios, backend)"
             )
     elif source:
-        raise ApiKeyError(f"--source applies to write keys only, not to {kind} keys")
+        raise ApiKeyError(f"a source applies to write keys only, not to {kind} keys")
     else:
         source = None
     token = f"ns_{kind}_{secrets.token_urlsafe(24)}"
