@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -169,7 +170,7 @@ def test_funnel_shows_the_funnel_numbers(
     shot(page, "analyses-funnel")
 
 
-def test_explorer_draws_the_metric_with_table_and_csv(
+def test_explorer_draws_the_metric_with_table_csv_and_json(
     server: RunningServer, demo_ws: Workspace, page: Page
 ) -> None:
     goal = demo_ws.goal_book().goals[0]
@@ -180,11 +181,16 @@ def test_explorer_draws_the_metric_with_table_and_csv(
     assert page.locator("#explore-table tbody tr").count() == len(expected)
     assert f"goal {goal.id}" in page.locator(".panel").nth(1).inner_text()  # target, plan lines
     shot(page, "explorer")
-    csv = httpx.get(
-        f"{server.url}/explore.csv?metric={goal.metric}&grain={goal.grain.value}", timeout=30
-    )
-    assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("metric,period")
-    assert len(csv.text.strip().splitlines()) == len(expected) + 1
+    # The CSV and JSON links are the read API, which answers the page without a key ...
+    with page.expect_download() as caught:
+        page.click("#download-csv")
+    lines = Path(caught.value.path()).read_text().strip().splitlines()
+    assert lines[0].startswith("metric,period") and len(lines) == len(expected) + 1
+    href = page.locator("#download-json").get_attribute("href") or ""
+    answer = page.evaluate("async url => (await fetch(url)).json()", href)
+    assert [r["value"] for r in answer[0]["rows"]] == pytest.approx(list(expected["value"]))
+    # ... but not a request from elsewhere (no browser page, no key).
+    assert httpx.get(server.url + href, timeout=30).status_code == 401
 
 
 def test_lifecycle_and_stickiness_show_their_numbers(
@@ -273,7 +279,10 @@ def test_query_api_answers_with_a_read_key(
     )
     assert answer.status_code == 200
     expected = demo_ws.query("signups", grain="month")
-    assert [r["value"] for r in answer.json()] == list(expected["value"])
+    (body,) = answer.json()  # the contract of `northstar query --format json`
+    assert (body["metric"], body["grain"], body["unit"]) == ("signups", "month", "count")
+    assert [r["value"] for r in body["rows"]] == list(expected["value"])
+    assert [r["period"] for r in body["rows"]] == [p.isoformat() for p in expected["period"]]
     bad = httpx.get(
         server.url + "/api/v1/query",
         params={"metrics": "nope"},

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from northstar.errors import QueryArgumentError
 from northstar.goals.scorecard import kpi_row, to_dict
+from northstar.metrics import output
 from northstar.web.runtime import call, read_grant, workspace
 
 router = APIRouter(prefix="/api/v1", tags=["read API"], dependencies=[Depends(read_grant)])
@@ -38,7 +40,7 @@ def metric(request: Request, metric_id: str) -> dict[str, Any]:
     return _metric(workspace(request).registry().get(metric_id))
 
 
-@router.get("/query", summary="Metric values by period")
+@router.get("/query", summary="Metric values by period", response_model=None)
 def query(
     request: Request,
     metrics: str = Query(description="comma-separated metric ids, e.g. dau,mau"),
@@ -48,18 +50,28 @@ def query(
     by: str | None = None,
     where: str | None = None,
     compare: str | None = Query(None, description="previous or year"),
-) -> list[dict[str, Any]]:
-    """Rows of ``metric``, ``period``, breakdown keys, ``value``, ``complete`` (and
-    ``previous``, ``change``, ``change_pct`` with ``compare``) — ``northstar query``."""
+    format: str = Query("json", description="json or csv"),
+) -> list[dict[str, Any]] | Response:
+    """One object per metric — ``metric``, ``grain``, ``unit``, ``from``, ``to``, ``by``
+    and ``rows`` of ``period``, breakdown keys, ``value``, ``complete`` (and ``previous``,
+    ``change``, ``change_pct`` with ``compare``): the contract of ``northstar query
+    --format json`` (docs/metrics.md#output). ``format=csv``: the rows as CSV."""
     ws = workspace(request)
+    if format not in ("json", "csv"):
+        raise QueryArgumentError(f"format {format!r} is not one of json|csv")
     ids = [m.strip() for m in metrics.split(",") if m.strip()]
     by_list = [b.strip() for b in by.split(",") if b.strip()] if by else None
-    frame = call(
-        request, ws.query, ids, grain=grain, start=start, end=end, by=by_list, where=where,
+    result = call(
+        request, ws.run_query, ids, grain=grain, start=start, end=end, by=by_list, where=where,
         compare=compare,
     )  # fmt: skip
-    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
-    return rows
+    if format == "csv":
+        name = f"{'-'.join(ids)}-{grain}.csv"
+        return Response(
+            output.to_csv(result), media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )  # fmt: skip
+    return output.to_objects(result, ws.registry())
 
 
 @router.get("/scorecard", summary="The balanced scorecard")

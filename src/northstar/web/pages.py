@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Request, Response
@@ -40,7 +41,7 @@ def scorecard_page(request: Request) -> Response:
 
 @dataclass
 class ExploreForm:
-    """The explorer's query, as the page's form and its CSV link send it."""
+    """The explorer's query, as the page's form sends it."""
 
     metric: str = ""
     grain: str = "month"
@@ -49,6 +50,11 @@ class ExploreForm:
     by: str = ""
     where: str = ""
     compare: str = ""
+
+    def api_query(self) -> str:
+        """The same query as parameters of the read API's ``/api/v1/query``."""
+        params = {("metrics" if k == "metric" else k): v for k, v in asdict(self).items() if v}
+        return urlencode(params)
 
     def query(self, request: Request) -> pd.DataFrame:
         ws = workspace(request)
@@ -78,17 +84,8 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
         lines = present.goal_lines(call(request, ws.track_goal, goal.id), form.grain)
     context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines)
     context["goal"] = goal
-    context["csv_query"] = request.url.query
+    context["api_query"] = form.api_query()
     return page(request, "explore.html", context)
-
-
-@router.get("/explore.csv")
-def explore_csv(request: Request, form: ExploreForm = Depends()) -> Response:
-    name = f"{form.metric}-{form.grain}.csv"
-    return Response(
-        form.query(request).to_csv(index=False), media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )  # fmt: skip
 
 
 ANALYSES = ("retention", "funnel", "lifecycle", "stickiness", "features")

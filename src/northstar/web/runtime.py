@@ -23,6 +23,7 @@ from northstar.workspace import Workspace
 
 T = TypeVar("T")
 READ_KINDS = ("read", "admin")
+PAGE_GRANT = KeyGrant(key_id="page", kind="read", source=None)  # a loopback browser's page
 KEY_COOKIE = "northstar_key"  # a signed-in browser's key (server.pages: key)
 _fallback_lock = threading.Lock()  # an app served without its lifespan (never in serve)
 
@@ -85,9 +86,27 @@ async def check_page_access(request: Request) -> None:
         )
 
 
+async def page_grant(request: Request) -> KeyGrant | None:
+    """The read API answers the pages of this server without a key exactly when the
+    pages themselves would answer: a signed-in browser (``server.pages: key``), or a
+    loopback browser's own same-origin request (``loopback``; browsers send
+    ``Sec-Fetch-Site``, so a link on another site does not count)."""
+    if workspace(request).settings.server.pages is PageAccess.key:
+        grant = await grant_of(request, request.cookies.get(KEY_COOKIE))
+        return grant if grant is not None and grant.kind in READ_KINDS else None
+    if is_loopback(request) and request.headers.get("sec-fetch-site") == "same-origin":
+        return PAGE_GRANT
+    return None
+
+
 async def read_grant(request: Request) -> KeyGrant:
-    """The read or admin key of an API call (``Authorization: Bearer <key>``)."""
+    """The read or admin key of an API call (``Authorization: Bearer <key>``), else the
+    page that makes the call (:func:`page_grant`)."""
     token = header_token(request.headers.get("authorization"))
+    if token is None:
+        page = await page_grant(request)
+        if page is not None:
+            return page
     grant = await grant_of(request, token)
     if grant is None:
         if token:
