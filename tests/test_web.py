@@ -3,6 +3,7 @@ small demo workspace; screenshots of each page go to docs/screenshots/."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,6 +192,12 @@ def test_explorer_draws_the_metric_with_table_csv_and_json(
     assert [r["value"] for r in answer[0]["rows"]] == pytest.approx(list(expected["value"]))
     # ... but not a request from elsewhere (no browser page, no key).
     assert httpx.get(server.url + href, timeout=30).status_code == 401
+    page.goto(url + "&chart=bar")
+    page.wait_for_selector("#explore-chart[data-drawn]", timeout=10000)
+    spec = json.loads(page.locator('script[data-chart="explore-chart"]').inner_text())
+    assert spec["type"] == "bar"
+    kinds = {d["label"]: d.get("type", "bar") for d in spec["data"]["datasets"]}
+    assert kinds["plan"] == "line" and kinds.get("target", "line") == "line"
 
 
 def test_lifecycle_and_stickiness_show_their_numbers(

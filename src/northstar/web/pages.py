@@ -50,11 +50,13 @@ class ExploreForm:
     by: str = ""
     where: str = ""
     compare: str = ""
+    chart: str = ""  # line or bar; how the page draws it, not part of the query
 
     def api_query(self) -> str:
         """The same query as parameters of the read API's ``/api/v1/query``."""
-        params = {("metrics" if k == "metric" else k): v for k, v in asdict(self).items() if v}
-        return urlencode(params)
+        fields = asdict(self)
+        fields.pop("chart")
+        return urlencode({("metrics" if k == "metric" else k): v for k, v in fields.items() if v})
 
     def query(self, request: Request) -> pd.DataFrame:
         ws = workspace(request)
@@ -82,7 +84,8 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     )
     if goal is not None and not form.by:
         lines = present.goal_lines(call(request, ws.track_goal, goal.id), form.grain)
-    context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines)
+    context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines,
+                                              form.chart)  # fmt: skip
     context["goal"] = goal
     context["api_query"] = form.api_query()
     return page(request, "explore.html", context)

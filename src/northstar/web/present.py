@@ -137,13 +137,18 @@ _QUERY_COLUMNS = ("metric", "period", "value", "complete", "previous", "change",
 
 
 def _line(label: str, data: list[Any], color: str, **extra: Any) -> dict[str, Any]:
-    return {"label": label, "data": data, "color": color, "pointRadius": 0, **extra}
+    return {"type": "line", "label": label, "data": data, "color": color, "pointRadius": 0,
+            **extra}  # fmt: skip
+
+
+CHART_KINDS = ("line", "bar")
 
 
 def explorer_view(
-    frame: Any, spec: Any, currency: str, lines: dict[str, Any] | None
+    frame: Any, spec: Any, currency: str, lines: dict[str, Any] | None, kind: str = ""
 ) -> dict[str, Any]:
-    """Chart data and table rows of a metric query (``Workspace.query``)."""
+    """Chart data and table rows of a metric query (``Workspace.query``); ``kind`` is
+    line or bar (default: bars for one or two periods, else lines)."""
     unit = spec.unit
     keys = [c for c in frame.columns if c not in _QUERY_COLUMNS]
     labels = sorted({_label(p) for p in frame["period"]})
@@ -184,8 +189,10 @@ def explorer_view(
         if lines["aim"] is not None:
             data = [lines["aim"] for _ in labels]
             datasets.append(_line("target", data, "#c92a2a", borderWidth=1.5))
+    if kind not in CHART_KINDS:
+        kind = "bar" if len(labels) <= 2 and not keys else "line"
     chart = {
-        "type": "bar" if len(labels) <= 2 and not keys else "line",
+        "type": kind,
         "data": {"labels": labels, "datasets": datasets},
         "options": {"plugins": {"legend": {"position": "bottom"}}},
     }
