@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from northstar.errors import MetricDefinitionError
+from northstar.errors import FilterError, MetricDefinitionError
 from northstar.workspace import Workspace
 from tests import test_funnel, test_retention
-from tests.metric_fixtures import events
+from tests.metric_fixtures import events, load
 
 TODAY = date(2026, 5, 1)
 LOG = [
@@ -117,6 +117,29 @@ def test_funnel_conversion_metric(tmp_path: Path) -> None:
     frame = ws.query("share_conversion", grain="day", start="2026-03-01", end="2026-03-01",
                      today=test_funnel.TODAY)  # fmt: skip
     assert frame["value"].tolist() == [pytest.approx(2 / 5)]  # u1 and u4 within 5 minutes
+
+
+def test_funnel_conversion_metric_by_and_where_a_user_property(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws", timezone="UTC")
+    events(ws, test_funnel.LOG)
+    plans = {"u1": "pro", "u2": "pro", "u3": "free", "u4": "free", "u5": "pro"}
+    load(ws, "users", ("user_id", "created_at", "properties"),
+         [(u, "2026-02-01T00:00:00Z", f'{{"plan": "{p}"}}') for u, p in plans.items()])  # fmt: skip
+    (ws.path / "metrics" / "f.yaml").write_text(
+        "metrics:\n  - id: share_conversion\n    kind: funnel\n    description: d\n"
+        "    steps: [signup, create, share]\n    window: 5m\n"
+    )
+    args = {"grain": "day", "start": "2026-03-01", "end": "2026-03-01", "today": test_funnel.TODAY}
+    # Within 5 minutes only u1 (pro) and u4 (free) finish. pro: u1 of u1, u2, u5; free:
+    # u4 of u3, u4.
+    frame = ws.query("share_conversion", by="plan", **args)  # type: ignore[arg-type]
+    assert dict(zip(frame["plan"], frame["value"], strict=True)) == {
+        "free": pytest.approx(1 / 2), "pro": pytest.approx(1 / 3),
+    }  # fmt: skip
+    pro = ws.query("share_conversion", where="plan = 'pro'", **args)  # type: ignore[arg-type]
+    assert pro["value"].tolist() == [pytest.approx(1 / 3)]
+    with pytest.raises(FilterError, match="one dimension at a time"):
+        ws.query("share_conversion", by=["plan", "country"], **args)  # type: ignore[arg-type]
 
 
 def test_analysis_kind_mistakes_name_the_metric(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ conversion rate, feature adoption.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -77,15 +78,18 @@ def retention_rate(
 
 
 def conversion_rate(ctx: Context, request: FunnelRequest) -> ir.Table:
-    """Per period in which users entered the funnel: the share who completed it."""
-    if ctx.by or ctx.where:
-        raise FilterError(
-            "funnel conversion metrics take no --by or --where yet; break the funnel down "
-            "with 'northstar funnel --by' instead"
-        )
+    """Per period in which users entered the funnel: the share who completed it.
+
+    A breakdown is by the first step's property (event or user), as in the funnel
+    analysis; a filter applies to the events of every step (PostHog's global filters)."""
+    if len(ctx.by) > 1:
+        raise FilterError("a funnel conversion metric breaks down by one dimension at a time")
+    if ctx.by:
+        request = replace(request, by=ctx.by[0])
     rng = Range(ctx.window.start, ctx.window.end, ctx.grain, ctx.window.today)
     series = conversion_series(ctx, request, rng, ctx.grain)
-    return series.select("period", "value")
+    keys = {ctx.keys[0]: series.key} if ctx.by else {}
+    return series.select("period", value=series.value, **keys)
 
 
 def feature_adoption(ctx: Context, feature: EventSpec, released: date | None = None) -> ir.Table:

@@ -11,7 +11,7 @@ user counts at the furthest step of their best attempt.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -184,6 +184,8 @@ def _stream(
     end = min(end, ctx.instant(reach + timedelta(days=1)))
     t = ctx.table("events")
     t = t.filter(t.timestamp >= ctx.instant(rng.first), t.timestamp < end)
+    if ctx.where:  # a funnel metric's filter: every step's events must match it
+        t = replace(ctx, by=()).segment(t, "events")
     specs = [*request.steps, *(x.event for x in request.exclusions)]
     names = {spec.event for spec in specs}
     if not every_event and None not in names:
