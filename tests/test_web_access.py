@@ -120,6 +120,12 @@ def test_a_read_key_looks_an_admin_key_changes(server: RunningServer, key_ws: Wo
     done = admin.post("/goals/objectives", data=form, headers=headers)
     assert done.status_code == 303
     assert [o.name for o in key_ws.goal_book().objectives] == ["Grow revenue"]
+    admin_id = next(k.key_id for k in key_ws.api_keys() if k.kind == "admin")
+    goal = {"metric": "signups", "target": ">= 5", "objective": "grow-revenue",
+            "deadline": "2027-06-30"}  # fmt: skip
+    assert admin.post("/goals/new", data=goal, headers=headers).status_code == 303
+    (saved,) = key_ws.goal_book().goals
+    assert saved.created_by == f"web ({admin_id})"  # who changed it, by key
 
 
 def test_revoking_a_key_signs_its_browsers_out(server: RunningServer, key_ws: Workspace) -> None:

@@ -14,7 +14,7 @@ from northstar.errors import GoalError, NorthstarError
 from northstar.settings import PageAccess
 from northstar.web import present
 from northstar.web.app import templates
-from northstar.web.runtime import call, check_page_access, workspace
+from northstar.web.runtime import author, call, check_page_access, workspace
 
 router = APIRouter(dependencies=[Depends(check_page_access)], include_in_schema=False)
 
@@ -208,7 +208,7 @@ async def goal_create(request: Request) -> Response:
     try:
         if not form.get("metric") or not form.get("target"):
             raise GoalError("pick a metric and type a target, e.g. '>= 3000', '<= 2.5%' or '+10%'")
-        new = call(request, ws.add_goal, form["metric"], form["target"], by="web",
+        new = call(request, ws.add_goal, form["metric"], form["target"], by=author(request),
                    **_goal_args(form))  # fmt: skip
     except NorthstarError as exc:
         new_form = dict.fromkeys(GOAL_FIELDS, "") | form
@@ -269,7 +269,7 @@ async def goal_revise(request: Request, goal_id: str) -> Response:
         call(
             request, ws.revise_goal, goal_id, reason=form.get("reason", ""),
             target=form.get("target") or None, deadline=form.get("deadline") or None,
-            where=form.get("where"), by="web",
+            where=form.get("where"), by=author(request),
         )  # fmt: skip
     except NorthstarError as exc:
         return _goal_error(request, goal_id, exc)

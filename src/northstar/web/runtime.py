@@ -84,6 +84,13 @@ async def check_page_access(request: Request) -> None:
         raise AccessError(
             "a read key can look but not change goals or keys; sign in with an admin key"
         )
+    request.state.grant = grant
+
+
+def author(request: Request) -> str:
+    """Who makes a change from the pages: ``web``, or ``web (key_…)`` when signed in."""
+    grant: KeyGrant | None = getattr(request.state, "grant", None)
+    return f"web ({grant.key_id})" if grant is not None else "web"
 
 
 async def page_grant(request: Request) -> KeyGrant | None:
