@@ -8,6 +8,7 @@ from northstar.workspace import Workspace
 from tests.conftest import rows, write
 
 HEADER = "event,distinct_id,timestamp,properties\n"
+T0 = "2024-01-01T09:00:00Z"
 
 
 def _persons(ws: Workspace) -> dict[str, str]:
@@ -79,3 +80,27 @@ def test_merge_order_follows_time_not_file_order(ws: Workspace, tmp_path: Path) 
     ws.import_files("events", [write(tmp_path / "late.csv", late)])
     ws.import_files("events", [write(tmp_path / "early.csv", early)])
     assert _persons(ws)["anon1"] == "u1"
+
+
+def test_events_after_a_merge_keep_the_merged_person(ws: Workspace, tmp_path: Path) -> None:
+    ws.import_files("events", [write(tmp_path / "a.csv", HEADER + _identify("u1", "anon1", T0))])
+    # No merge event in this file: the map stays as it was, and applies to the new events.
+    later = (
+        HEADER + "$pageview,anon1,2024-01-02T09:00:00Z,{}\n$pageview,u1,2024-01-02T10:00:00Z,{}\n"
+    )
+    ws.import_files("events", [write(tmp_path / "b.csv", later)])
+    assert _persons(ws) == {"anon1": "u1", "u1": "u1"}
+    assert rows(ws, "SELECT count(*), count(DISTINCT person_id) FROM person_events") == [(3, 1)]
+
+
+def test_replacing_a_merge_event_with_another_event_undoes_the_merge(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    header = "uuid," + HEADER
+    merge = header + "m1," + _identify("u1", "anon1", T0)
+    ws.import_files("events", [write(tmp_path / "a.csv", merge)])
+    assert _persons(ws) == {"anon1": "u1", "u1": "u1"}
+    fixed = header + f"m1,$pageview,u1,{T0},{{}}\n"
+    summary = ws.import_files("events", [write(tmp_path / "b.csv", fixed)], replace=True)
+    assert summary.updated == 1
+    assert rows(ws, "SELECT count(*) FROM _person_map") == [(0,)]

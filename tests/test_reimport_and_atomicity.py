@@ -76,7 +76,8 @@ def test_failure_midway_leaves_store_unchanged(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(importer, "rebuild_person_map", disk_full)
+    # The last step of an import, after its rows were appended and quarantined.
+    monkeypatch.setattr(importer, "_log_finish", disk_full)
     more = "event,distinct_id,timestamp\nbuy,u3,2024-02-01T00:00:00Z\nbuy,null,2024-02-01\n"
     with pytest.raises(OSError):
         ws.import_files("events", [write(tmp_path / "more.csv", more)])
@@ -97,9 +98,9 @@ def test_killed_import_leaves_store_unchanged(ws: Workspace, tmp_path: Path) -> 
         import os, signal
         import northstar.ingest.importer as importer
         from northstar.workspace import Workspace
-        def die(con):
+        def die(store, summary):
             os.kill(os.getpid(), signal.SIGKILL)
-        importer.rebuild_person_map = die
+        importer._log_finish = die
         Workspace({str(ws.path)!r}).import_files("events", [{str(big)!r}])
         """
     )
@@ -107,3 +108,24 @@ def test_killed_import_leaves_store_unchanged(ws: Workspace, tmp_path: Path) -> 
     assert proc.returncode == -signal.SIGKILL
     assert _snapshot(ws) == before
     assert os.path.exists(ws.db_path)
+
+
+def test_failure_in_the_identity_merge_leaves_store_unchanged(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.import_files("events", [write(tmp_path / "base.csv", EVENTS)])
+    before = _snapshot(ws)
+    import northstar.ingest.importer as importer
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # A file with a merge event rebuilds the identity map after appending its rows.
+    monkeypatch.setattr(importer, "rebuild_person_map", disk_full)
+    more = (
+        "event,distinct_id,timestamp,properties\n"
+        'buy,u3,2024-02-01T00:00:00Z,{}\n$identify,u3,2024-02-01,"{""$anon_distinct_id"":""a9""}"\n'
+    )
+    with pytest.raises(OSError):
+        ws.import_files("events", [write(tmp_path / "more.csv", more)])
+    assert _snapshot(ws) == before

@@ -11,8 +11,9 @@ Semantics follow PostHog, which product analytics users know:
 * placeholder ids (``null``, ``undefined``, ``anonymous``, ``0``, ...) are never merged.
 
 Merge events are replayed in time order, so the map is the same whatever order files were
-imported in. The whole map is rebuilt on each import of events: merge events are a tiny
-share of all events, and a rebuild cannot drift.
+imported in. The whole map is rebuilt whenever an import brings merge events (or replaces
+events): merge events are a tiny share of all events, and a rebuild cannot drift. Other
+events never change the map — an id that was never merged is its own person.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import pyarrow as pa
 
 from northstar.ingest.validate import ILLEGAL_IDS
 
-_MERGE_EVENTS_SQL = """
+MERGE_EVENTS = ("$identify", "$create_alias")  # the only events that change the map
+_MERGE_LIST = ", ".join(f"'{e}'" for e in MERGE_EVENTS)
+_MERGE_EVENTS_SQL = f"""
 SELECT uuid, event, distinct_id,
        json_extract_string(properties, '$."$anon_distinct_id"') AS anon_id,
        json_extract_string(properties, '$.alias') AS alias
 FROM events
-WHERE event IN ('$identify', '$create_alias')
+WHERE event IN ({_MERGE_LIST})
 ORDER BY timestamp, uuid
 """
 
