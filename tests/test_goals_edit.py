@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +17,12 @@ from northstar.goals.model import SegmentChange
 from northstar.goals.store import GOALS_FILE
 from northstar.metrics.spec import Perspective
 from northstar.workspace import Workspace
-from tests.test_goals_workspace import TODAY, ws  # noqa: F401  (fixture)
+from tests.test_goals_workspace import TODAY, signups_workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return signups_workspace(tmp_path)
 
 
 def _grow(ws: Workspace) -> None:
@@ -28,7 +34,7 @@ def _grow(ws: Workspace) -> None:
                 deadline="2026-12-31", today=TODAY)  # fmt: skip
 
 
-def test_edit_an_objective_keeps_its_id_and_goals(ws: Workspace) -> None:  # noqa: F811
+def test_edit_an_objective_keeps_its_id_and_goals(ws: Workspace) -> None:
     _grow(ws)
     edited = ws.edit_objective("grow-sign-ups", name="Grow sign-ups fast",
                                perspective="financial", owner="Bo", time_frame="")  # fmt: skip
@@ -45,7 +51,7 @@ def test_edit_an_objective_keeps_its_id_and_goals(ws: Workspace) -> None:  # noq
     assert ws.goal_book().objectives[0].name == "Grow sign-ups fast"  # nothing lost
 
 
-def test_remove_an_objective_unaligns_only_goals_left_without_one(ws: Workspace) -> None:  # noqa: F811
+def test_remove_an_objective_unaligns_only_goals_left_without_one(ws: Workspace) -> None:
     _grow(ws)
     removed = ws.remove_objective("win-france")
     assert removed.unaligned == ("signups-2026-12-31",)
@@ -56,7 +62,7 @@ def test_remove_an_objective_unaligns_only_goals_left_without_one(ws: Workspace)
     }  # fmt: skip
 
 
-def test_edit_and_remove_a_goal(ws: Workspace) -> None:  # noqa: F811
+def test_edit_and_remove_a_goal(ws: Workspace) -> None:
     _grow(ws)
     goal = ws.edit_goal("signups-2026-09-30", owner="Cy", note="board ask", plan="seasonal",
                         objectives=["win-france"])  # fmt: skip
@@ -74,7 +80,7 @@ def test_edit_and_remove_a_goal(ws: Workspace) -> None:  # noqa: F811
         ws.remove_goal("signups-2026-12-31")
 
 
-def test_revising_the_segment_is_recorded_and_changes_what_is_measured(ws: Workspace) -> None:  # noqa: F811
+def test_revising_the_segment_is_recorded_and_changes_what_is_measured(ws: Workspace) -> None:
     _grow(ws)
     # June 2026 has 20 + 2*17 + 17 % 3 - 1 = 55 sign-ups; k = 0, 3, ..., 54 are in FR: 19.
     assert ws.track_goal("signups-2026-09-30", today=TODAY).current == 55
@@ -93,7 +99,7 @@ def test_revising_the_segment_is_recorded_and_changes_what_is_measured(ws: Works
     assert back.where is None and len(back.revisions) == 2
 
 
-def test_concurrent_writers_lose_nothing(ws: Workspace) -> None:  # noqa: F811
+def test_concurrent_writers_lose_nothing(ws: Workspace) -> None:
     """Eight writers at once (as two browser tabs and a CLI would): every change is kept."""
     errors: list[BaseException] = []
 
@@ -112,7 +118,7 @@ def test_concurrent_writers_lose_nothing(ws: Workspace) -> None:  # noqa: F811
     assert sorted(o.name for o in ws.goal_book().objectives) == [f"Objective {i}" for i in range(8)]
 
 
-def test_cli_edits_objectives_and_goals(ws: Workspace) -> None:  # noqa: F811
+def test_cli_edits_objectives_and_goals(ws: Workspace) -> None:
     _grow(ws)
     run = CliRunner().invoke
     w = ["-w", str(ws.path)]

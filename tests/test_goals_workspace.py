@@ -28,6 +28,11 @@ def signups_per_month(i: int) -> int:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
+    return signups_workspace(tmp_path)
+
+
+def signups_workspace(tmp_path: Path) -> Workspace:
+    """Monthly sign-ups from January 2025 to June 2026 (see signups_per_month)."""
     ws = Workspace.init(tmp_path / "w", name="Goals test")
     rows = []
     for i in range(18):  # January 2025 .. June 2026
