@@ -74,3 +74,35 @@ def test_quoted_newlines_keep_exact_line_numbers(ws: Workspace, tmp_path: Path) 
     assert (summary.imported, summary.rejected) == (1, 1)
     assert [r["line"] for r in ws.rejected()] == [4]
     assert rows(ws, "SELECT comment FROM survey_responses") == [("great\nproduct",)]
+
+
+def test_rows_whose_columns_contradict_each_other_are_quarantined(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    surveys = (
+        "response_id,survey,respondent_id,responded_at,score,scale_min,scale_max\n"
+        "r1,nps,u1,2024-01-01,9,0,10\n"  # fine
+        "r2,nps,u2,2024-01-01,15,0,10\n"  # above the scale
+        "r3,nps,u3,2024-01-01,4,1,5\n"  # NPS on a 1..5 scale
+        "r4,csat,u4,2024-01-01,4,1,5\n"  # fine
+        "r5,csat,u5,2024-01-01,2.5,5,1\n"  # scale upside down (and the score outside it)
+    )
+    summary = ws.import_files("survey_responses", [write(tmp_path / "s.csv", surveys)])
+    assert (summary.imported, summary.rejected) == (2, 3)
+    reasons = {r["line"]: r["reason"] for r in ws.rejected()}
+    assert reasons == {
+        3: "score '15' is outside the scale '0'..'10'",
+        4: "an NPS answer is on the 0..10 scale, not '1'..'5'",
+        6: "scale_min '5' is not below scale_max '1'; score '2.5' is outside the scale '5'..'1'",
+    }
+    subs = (
+        "subscription_id,customer_id,plan,amount,currency,interval,status,started_at,ended_at\n"
+        "s1,c1,pro,10,USD,month,active,2024-01-01,2024-02-01\n"
+        "s2,c1,pro,10,USD,month,active,2024-03-01,2024-02-01\n"
+        "s3,c1,pro,10,USD,month,active,2024-04-01,\n"  # still open: no end to compare
+    )
+    summary = ws.import_files("subscriptions", [write(tmp_path / "subs.csv", subs)])
+    assert (summary.imported, summary.rejected) == (2, 1)
+    (bad,) = [r for r in ws.rejected() if r["file"].endswith("subs.csv")]
+    assert bad["line"] == 3
+    assert bad["reason"] == "ended_at '2024-02-01' is before started_at '2024-03-01'"

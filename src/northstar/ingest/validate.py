@@ -9,13 +9,14 @@ names reach the SQL only as bound parameters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from duckdb.sqltypes import DuckDBPyType
 
 from northstar.ingest.readers import LINE
-from northstar.store.schema import Column, Kind, TableSpec
+from northstar.store.schema import Column, Kind, RowRule, TableSpec
 
 REASON = "__reason"
 
@@ -198,6 +199,7 @@ def build_query(spec: TableSpec, staged: Staged, stage_name: str) -> tuple[str, 
     inner: list[str] = [q(LINE)] + [q(f"__x{i}") for i in range(len(staged.extras))]
     problems: list[tuple[str, str]] = []  # (condition, message) per possible problem
     outer: list[str] = [q(LINE)]
+    texts: dict[str, str] = {}  # each column's value as the file wrote it
     for col in spec.columns:
         v, t = f"v_{col.name}", f"t_{col.name}"
         source = staged.types.get(col.name)
@@ -215,6 +217,7 @@ def build_query(spec: TableSpec, staged: Staged, stage_name: str) -> tuple[str, 
             shown_text = _text_of(q(t), source)
         else:
             inner.append(f"{text} AS {q(t)}")
+        texts[col.name] = shown_text
         shown = f"'{col.name} ' || {_lit_quote(shown_text)}"
         if col.kind in _PROBLEM:
             problems.append(
@@ -250,9 +253,23 @@ def build_query(spec: TableSpec, staged: Staged, stage_name: str) -> tuple[str, 
             final = f"json_merge_patch({extras}, coalesce({final}, '{{}}'))"
         default = col.default or "NULL"
         outer.append(f"CAST(coalesce({final}, {default}) AS {col.kind.value}) AS {q(col.name)}")
+    problems += [_rule(rule, spec, texts) for rule in spec.rules]
     outer.append(f"{_reason(problems)} AS {q(REASON)}")
     sql = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {q(stage_name)}) AS s"
     return sql, params
+
+
+def _rule(rule: RowRule, spec: TableSpec, texts: dict[str, str]) -> tuple[str, str]:
+    """A row rule as (condition on the typed values ``v_<column>``, message showing the
+    values as the file wrote them)."""
+    values = {c.name: q(f"v_{c.name}") for c in spec.columns}
+    parts = re.split(r"\{(\w+)\}", rule.says)  # text, column, text, column, ...
+    message = " || ".join(
+        f"coalesce({texts[part]}, '')" if i % 2 else _lit(part)
+        for i, part in enumerate(parts)
+        if part
+    )
+    return rule.when.format(**values), message
 
 
 def _reason(problems: list[tuple[str, str]]) -> str:

@@ -36,12 +36,23 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A check across a row's typed columns: ``when`` is a SQL condition on ``{column}``
+    placeholders (true: the row is bad), ``says`` the reason, where ``{column}`` shows the
+    value as the file wrote it. Both are fixed text of this module, never user input."""
+
+    when: str
+    says: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     time_column: str | None = None
+    rules: tuple[RowRule, ...] = ()  # checks across a row's columns
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -153,6 +164,12 @@ TABLES: dict[str, TableSpec] = {
                 _PROPS,
             ),
             key=("subscription_id", "started_at"),
+            rules=(
+                RowRule(
+                    "{ended_at} < {started_at}",
+                    "ended_at '{ended_at}' is before started_at '{started_at}'",
+                ),
+            ),
             time_column="started_at",
         ),
         TableSpec(
@@ -207,6 +224,20 @@ TABLES: dict[str, TableSpec] = {
             ),
             key=("response_id",),
             time_column="responded_at",
+            rules=(
+                RowRule(
+                    "{scale_min} >= {scale_max}",
+                    "scale_min '{scale_min}' is not below scale_max '{scale_max}'",
+                ),
+                RowRule(
+                    "{score} < {scale_min} OR {score} > {scale_max}",
+                    "score '{score}' is outside the scale '{scale_min}'..'{scale_max}'",
+                ),
+                RowRule(
+                    "{survey} = 'nps' AND ({scale_min} <> 0 OR {scale_max} <> 10)",
+                    "an NPS answer is on the 0..10 scale, not '{scale_min}'..'{scale_max}'",
+                ),
+            ),
         ),
         TableSpec(
             "sprints",
