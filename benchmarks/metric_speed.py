@@ -12,9 +12,11 @@ medians. The fastest hand formulation is the "best hand-written SQL" the ratio u
 each formulation's own ratio is printed under it. Local days come from
 ``CAST(timestamp AS DATE)`` in the session time zone (any zone) and, when the workspace is
 in UTC, also from the epoch (``make_timestamp(epoch_us(...))``), which skips ICU and is
-several times faster. ``--mrr-row-decimals 4`` makes the hand SQL round each subscription
-row's MRR to 4 decimals before summing, as Northstar's billing model does (the default;
-``--mrr-row-decimals -1`` turns the rounding off).
+several times faster. MRR's hand SQL finds each period's FX rate either by an as-of join
+per period or per distinct (currency, start day) pair, and sums either the periods open
+at each month end or the daily changes up to it. ``--mrr-row-decimals 4`` makes the hand
+SQL round each subscription row's MRR to 4 decimals before summing, as Northstar's billing
+model does (the default; ``--mrr-row-decimals -1`` turns the rounding off).
 
 Both sides pay the same fixed costs on every run: Northstar opens the store in each
 ``query`` call, so every hand-SQL run opens a fresh read-only ``duckdb.connect`` to the
@@ -118,9 +120,11 @@ class HandSQL:
         # How a timestamp becomes its local day. CAST(TIMESTAMPTZ AS DATE) goes through ICU
         # in the session time zone and works for every zone; in a UTC workspace the day can
         # come from the epoch without ICU, which is several times faster on 20M rows.
-        self.days = {"CAST day": "CAST(timestamp AS DATE)"}
+        # Templates: {ts} is the timestamp column.
+        self.day_of = {"CAST day": "CAST({ts} AS DATE)"}
         if s.timezone in UTC_ZONES:
-            self.days["UTC epoch day"] = "CAST(make_timestamp(epoch_us(timestamp)) AS DATE)"
+            self.day_of["UTC epoch day"] = "CAST(make_timestamp(epoch_us({ts})) AS DATE)"
+        self.days = {label: t.format(ts="timestamp") for label, t in self.day_of.items()}
 
     def calendar(self, first: date) -> str:
         return (
@@ -196,26 +200,42 @@ run AS (
 SELECT day, CAST(n AS BIGINT) FROM run WHERE day >= DATE '{self.start}' ORDER BY 1"""
 
     # MRR ---------------------------------------------------------------------------
-    def _mrr_rows(self) -> str:
-        """CTE ``r(sd, ed, mrr)``: each non-trial period's MRR in the workspace currency."""
-        mrr = f"""s.local * CASE WHEN s.currency = {self.currency} THEN 1.0
-                        ELSE coalesce(f.rate, fr.rate) END"""
-        places = self.mrr_row_decimals
-        if places is not None:  # round each row, then sum exactly
-            mrr = f"CAST(round({mrr}, {places}) AS DECIMAL(18, {places}))"
-        return f"""
+    def _mrr_rows(self, day: str, rate: str) -> str:
+        """CTE ``r(sd, ed, mrr)``: each non-trial period's MRR in the workspace currency.
+
+        ``day`` is a template of ``day_of``. ``rate`` is how a period finds the FX rate
+        of its start day: ``row`` as-of joins every period to ``fx_rates``; ``pair``
+        as-of joins each distinct (currency, start day) pair once, for the foreign
+        currencies only, and hands the rate to the periods by a hash join (an as-of join
+        sorts both of its sides)."""
+        home = self.currency
+        s = f"""
 first_rate AS (SELECT currency, arg_min(rate, date) AS rate FROM fx_rates GROUP BY 1),
 s AS (
-  SELECT CAST(started_at AS DATE) AS sd, CAST(ended_at AS DATE) AS ed, currency,
+  SELECT {day.format(ts="started_at")} AS sd, {day.format(ts="ended_at")} AS ed, currency,
          CAST(amount * coalesce(quantity, 1) - coalesce(discount, 0) AS DOUBLE)
          * CASE "interval" WHEN 'month' THEN 1.0 WHEN 'year' THEN 1.0 / 12
                            WHEN 'quarter' THEN 1.0 / 3 WHEN 'week' THEN 52.0 / 12 END AS local
-  FROM subscriptions WHERE status <> 'trialing'),
-r AS (
-  SELECT s.sd, s.ed,
-         {mrr} AS mrr
-  FROM s ASOF LEFT JOIN fx_rates f ON s.currency = f.currency AND s.sd >= f.date
-  LEFT JOIN first_rate fr ON fr.currency = s.currency)"""
+  FROM subscriptions WHERE status <> 'trialing')"""
+        if rate == "row":
+            found = "coalesce(f.rate, fr.rate)"
+            joins = """s ASOF LEFT JOIN fx_rates f ON s.currency = f.currency AND s.sd >= f.date
+  LEFT JOIN first_rate fr ON fr.currency = s.currency"""
+        else:
+            s += f""",
+pairs AS (SELECT DISTINCT currency, sd FROM s WHERE currency <> {home}),
+pair_rate AS (
+  SELECT p.currency, p.sd, coalesce(f.rate, fr.rate) AS rate
+  FROM pairs p ASOF LEFT JOIN fx_rates f ON p.currency = f.currency AND p.sd >= f.date
+  LEFT JOIN first_rate fr ON fr.currency = p.currency)"""
+            found = "pr.rate"
+            joins = "s LEFT JOIN pair_rate pr ON s.currency = pr.currency AND s.sd = pr.sd"
+        mrr = f"s.local * CASE WHEN s.currency = {home} THEN 1.0 ELSE {found} END"
+        places = self.mrr_row_decimals
+        if places is not None:  # round each row, then sum exactly
+            mrr = f"CAST(round({mrr}, {places}) AS DECIMAL(18, {places}))"
+        return f"""{s},
+r AS (SELECT s.sd, s.ed, {mrr} AS mrr FROM {joins})"""
 
     def _month_ends(self) -> str:
         return (
@@ -224,28 +244,43 @@ r AS (
             "INTERVAL 1 MONTH) t(m)"
         )
 
-    def mrr_range_join(self) -> str:
+    def mrr_range_join(self, day: str, rate: str) -> str:
         """Each month end joined to the periods open at the end of that day."""
         return f"""
 WITH me AS ({self._month_ends()}),
-{self._mrr_rows()}
+{self._mrr_rows(day, rate)}
 SELECT me.month, coalesce(sum(r.mrr), 0)
 FROM me LEFT JOIN r ON r.sd <= me.d AND (r.ed IS NULL OR r.ed > me.d)
 GROUP BY 1 ORDER BY 1"""
 
-    def mrr_running_sum(self) -> str:
-        """+MRR on the start day, -MRR on the end day, summed up to each month end."""
-        return f"""
-WITH me AS ({self._month_ends()}),
-{self._mrr_rows()},
+    def _mrr_per_day(self) -> str:
+        """CTE ``per_day(day, delta)``: +MRR on start days, -MRR on end days."""
+        return """
 deltas AS (
   SELECT sd AS day, sum(mrr) AS delta FROM r GROUP BY 1
   UNION ALL
   SELECT ed, -sum(mrr) FROM r WHERE ed IS NOT NULL GROUP BY 1),
-per_day AS (SELECT day, sum(delta) AS delta FROM deltas GROUP BY 1)
+per_day AS (SELECT day, sum(delta) AS delta FROM deltas GROUP BY 1)"""
+
+    def mrr_running_sum(self, day: str, rate: str) -> str:
+        """The day changes summed up to each month end (a range join on ~2,000 days)."""
+        return f"""
+WITH me AS ({self._month_ends()}),
+{self._mrr_rows(day, rate)},
+{self._mrr_per_day()}
 SELECT me.month, coalesce(sum(per_day.delta), 0)
 FROM me LEFT JOIN per_day ON per_day.day <= me.d
 GROUP BY 1 ORDER BY 1"""
+
+    def mrr_running_asof(self, day: str, rate: str) -> str:
+        """A running total over the change days, read at each month end by an as-of join."""
+        return f"""
+WITH me AS ({self._month_ends()}),
+{self._mrr_rows(day, rate)},
+{self._mrr_per_day()},
+total AS (SELECT day, sum(delta) OVER (ORDER BY day) AS mrr FROM per_day)
+SELECT me.month, coalesce(total.mrr, 0)
+FROM me ASOF LEFT JOIN total ON me.d >= total.day ORDER BY 1"""
 
     def run(self, sql: str) -> Rows:
         """Run on a fresh read-only connection, as every Northstar query opens the store."""
@@ -271,7 +306,13 @@ def formulations(hand: HandSQL) -> dict[str, dict[str, str]]:
         out["mau"][f"range join, {label}"] = hand.mau_range_join(day)
         out["mau"][f"window range frame, {label}"] = hand.mau_window(day)
         out["mau"][f"running sum, {label}"] = hand.mau_running_sum(day)
-    out["mrr"] = {"range join": hand.mrr_range_join(), "running sum": hand.mrr_running_sum()}
+    out["mrr"] = {}
+    for label, day in hand.day_of.items():
+        for rate in ("row", "pair"):
+            name = f"{label}, rate per {rate}"
+            out["mrr"][f"range join, {name}"] = hand.mrr_range_join(day, rate)
+            out["mrr"][f"running sum, {name}"] = hand.mrr_running_sum(day, rate)
+            out["mrr"][f"running sum as-of, {name}"] = hand.mrr_running_asof(day, rate)
     return out
 
 

@@ -215,3 +215,38 @@ def test_demo_mrr_identity_and_churn_count(demo: Workspace) -> None:
     assert (wide["mrr_start"].iloc[1:].to_numpy() == wide["mrr"].iloc[:-1].to_numpy()).all()
     ratio = wide["churned_customers"] / wide["paying_customers_start"]
     assert np.allclose(ratio, wide["customer_churn_rate"])
+
+
+def test_fx_rate_of_each_start_day_shared_by_periods_and_currencies(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "w", timezone="UTC")
+    load(ws, "fx_rates", ("date", "currency", "rate"),
+         [("2026-01-10", "EUR", 1.10), ("2026-01-20", "EUR", 1.20), ("2026-01-15", "GBP", 1.30)])  # fmt: skip
+    load_subs(ws, [
+        sub("f", "F", "2026-01-01", None, 40),  # USD: 40
+        sub("a", "A", "2026-01-05", None, 100, currency="EUR"),  # before any rate: first, 110
+        sub("b", "B", "2026-01-20", None, 100, currency="EUR"),  # on a rate's day: 120
+        sub("c", "C", "2026-01-20", None, 50, currency="EUR"),  # the same day and currency: 60
+        sub("d", "D", "2026-01-25", None, 10, currency="EUR"),  # the rate of the 20th: 12
+        sub("e", "E", "2026-01-20", None, 100, currency="GBP"),  # another currency: 130
+    ])  # fmt: skip
+    df = ws.query("mrr", start="2026-01-19", end="2026-01-25", use_cache=False, today=TODAY)
+    by_day = dict(zip(df["period"], df["value"], strict=True))
+    assert by_day[date(2026, 1, 19)] == 150  # 40 + 110
+    assert by_day[date(2026, 1, 20)] == 460  # + 120 + 60 + 130
+    assert by_day[date(2026, 1, 25)] == 472  # + 12
+    assert monthly(ws, "mrr", end="2026-01-31") == [472]
+    assert monthly(ws, "revenue", end="2026-01-31") == [472]  # one invoice each, same rates
+
+
+def test_periods_without_positive_mrr_count_nothing(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "w", timezone="UTC")
+    load_subs(ws, [
+        sub("x", "X", "2026-01-01", "2026-02-01", 10, discount=30),  # 10 - 30 < 0
+        sub("z", "Z", "2026-01-01", "2026-02-01", 0, plan="free"),
+        sub("y", "Y", "2026-01-01", None, 50),
+    ])  # fmt: skip
+    assert monthly(ws, "mrr", end="2026-02-28") == [50, 50]
+    assert monthly(ws, "paying_customers", end="2026-02-28") == [1, 1]
+    assert monthly(ws, "new_mrr", end="2026-02-28") == [50, 0]
+    assert monthly(ws, "churned_mrr", end="2026-02-28") == [0, 0]
+    assert monthly(ws, "churned_customers", end="2026-02-28") == [0, 0]

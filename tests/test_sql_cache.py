@@ -34,10 +34,13 @@ def test_cached_sql_gives_the_same_frames(tmp_path: Path) -> None:
                    sub("b", "B", "2026-02-01", "2026-05-01", 20)])  # fmt: skip
     events(ws, [("open", "u1", "2026-03-01T10:00:00Z"), ("open", "u2", "2026-03-02T10:00:00Z")],
            ['{"$os": "iOS"}', '{"$os": "Android"}'])  # fmt: skip
-    # MRR by month reads a calendar (an in-memory table) stored with the SQL.
     first, second = both(ws, "mrr", grain="month", start="2026-01-01", end="2026-05-31")
     pd.testing.assert_frame_equal(first, second)
     assert second["value"].tolist() == [50.0, 70.0, 20.0, 20.0, 0.0]  # Mar 10 ends A
+    # MRR by day reads a calendar (an in-memory table) stored with the SQL.
+    first, second = both(ws, "mrr", grain="day", start="2026-03-09", end="2026-03-11")
+    pd.testing.assert_frame_equal(first, second)
+    assert second["value"].tolist() == [70.0, 20.0, 20.0]
     first, second = both(ws, "dau", by="$os", start="2026-03-01", end="2026-03-02")
     pd.testing.assert_frame_equal(first, second)
 
@@ -58,3 +61,21 @@ def test_new_data_is_counted_and_changed_lookups_rebuild(tmp_path: Path) -> None
         ws.query("mrr", **args)  # type: ignore[arg-type]
     load(ws, "fx_rates", ("date", "currency", "rate"), [("2026-01-01", "GBP", 1.5)])
     assert ws.query("mrr", **args)["value"].tolist() == [85.0]  # type: ignore[arg-type]
+
+
+def test_decimal_results_become_the_nearest_float() -> None:
+    """pyarrow's own decimal-to-float cast can be one unit in the last place off; the
+    frame holds what Python's float() of the exact decimal gives."""
+    import random
+    from decimal import Decimal
+
+    import ibis
+    import pyarrow as pa
+
+    rng = random.Random(5)
+    values = [Decimal(rng.randint(-(10**14), 10**14)) / 10**4 for _ in range(3000)] + [None]
+    table = pa.table({"value": pa.array(values, pa.decimal128(38, 4))})
+    frame = sql_cache.to_frame(table, ibis.schema({"value": "decimal(38, 4)"}))
+    want = [float("nan") if v is None else float(v) for v in values]
+    assert frame["value"].dtype == "float64"
+    pd.testing.assert_series_equal(frame["value"], pd.Series(want, name="value"), rtol=0, atol=0)

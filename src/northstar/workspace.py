@@ -270,14 +270,15 @@ class Workspace:
         )  # fmt: skip
         cache = ResultCache(self.path / CACHE_DIR)
         with self.store(read_only=True) as store:
-            key = cache_key(request, window, registry, self.settings, store.data_version())
+            version = store.data_version()
+            key = cache_key(request, window, registry, self.settings, version) if use_cache else ""
             if use_cache and not explain:
                 hit = cache.get(key)
                 if hit is not None:
                     return QueryResult(request, window, hit, cached=True)
             result = run_query(
-                store.ibis, self.settings, registry, request, today=today, explain=explain,
-                sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=store.data_version(),
+                store, self.settings, registry, request, today=today, explain=explain,
+                sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=version,
             )  # fmt: skip
         if use_cache:
             cache.put(key, result.frame)

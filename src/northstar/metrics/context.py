@@ -74,6 +74,9 @@ class Context:
     # Lookups of the data made while building an expression (their SQL and result): a
     # compiled query stays valid for new data as long as they answer the same.
     probes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    # The only days whose end-of-day value the engine keeps, when it reports a metric by
+    # its value at the end of each period (the last day of each); None: every day.
+    sample_days: tuple[date, ...] | None = None
 
     # -- basics -----------------------------------------------------------------
     @property
@@ -91,7 +94,7 @@ class Context:
         return key_columns(self.by)
 
     def with_window(self, window: Window) -> Context:
-        return replace(self, window=window)
+        return replace(self, window=window, sample_days=None)
 
     def table(self, name: str) -> ir.Table:
         """A data-model table; ``events`` carries ``person_id`` (after identity merging,
@@ -283,6 +286,22 @@ class Context:
         """Group ``t`` by the period of its ``day`` column and the keys into ``value``."""
         grouped = t.mutate(period=self.period(t[day]))
         return grouped.group_by(["period", *self.keys]).aggregate(value=value)
+
+    def stock_days(self) -> ir.Table:
+        """The days an end-of-day value (a stock: MRR, paying customers) is wanted on, as a
+        one-column (``day``) table: every day of the window, or only ``sample_days``.
+        A stock looked up per day (an as-of join) is then computed on those days only."""
+        if self.sample_days is None:
+            return self.calendar()
+        days = ibis.literal(list(self.sample_days), type="array<date>")
+        return days.unnest().name("day").as_table()
+
+    def sampled(self, t: ir.Table, day: str = "period") -> ir.Table:
+        """``t`` restricted to ``sample_days`` (when set) by its ``day`` column: a daily
+        series computed over every day (a running sum) hands over only the days kept."""
+        if self.sample_days is None:
+            return t
+        return t.filter(t[day].isin(list(self.sample_days)))
 
     def calendar(self, first: date | None = None, last: date | None = None) -> ir.Table:
         """Every day of the window as a one-column (``day``) table."""

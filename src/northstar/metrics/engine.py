@@ -2,15 +2,17 @@
 
 Base metrics (built-in, simple, rolling) compile to one Ibis expression each and run in
 the store. Ratios and derived metrics combine their parts' (small) results. Metrics whose
-week/month value is the end-of-period or mean daily value are computed by day and rolled
-up. Every period of the window appears, with the metric's empty value when it had no data.
+week/month value is the mean daily value are computed by day and rolled up; those whose
+value is the one at the end of the period are asked for each period's last day only
+(``Context.sample_days``; without an empty value, they are rolled up too). Every period
+of the window appears, with the metric's empty value when it had no data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import ibis.expr.types as ir
 import numpy as np
@@ -33,11 +35,12 @@ from northstar.metrics.spec import (
 )
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
+from northstar.store.connection import Store
 
 
 @dataclass
 class Engine:
-    backend: IbisDuckDB
+    store: Store
     settings: Settings
     registry: Registry
     explain: bool = False  # keep the SQL of every expression run (compiling costs time)
@@ -45,8 +48,33 @@ class Engine:
     sql_cache: SqlCache | None = None  # compiled queries to reuse (see sql_cache.py)
     data_version: int = 0  # the store's data version, for the compiled-query cache
 
-    def context(self, window: Window, by: tuple[str, ...], where: str | None) -> Context:
-        return Context(self.backend, self.settings, window, by, where)
+    @property
+    def backend(self) -> IbisDuckDB:
+        """The Ibis backend, made on first use (a query answered from the compiled-query
+        cache runs its SQL on the store's connection and never needs one)."""
+        return self.store.ibis
+
+    def context(
+        self,
+        window: Window,
+        by: tuple[str, ...],
+        where: str | None,
+        sample_days: tuple[date, ...] | None = None,
+    ) -> Context:
+        return Context(self.backend, self.settings, window, by, where, sample_days=sample_days)
+
+    @staticmethod
+    def base_window(spec: MetricSpec, window: Window) -> tuple[Window, tuple[date, ...] | None]:
+        """The window a base metric is computed over, and the only days kept from it.
+
+        By day when its value for a longer period comes from daily values (``rollup`` end
+        or mean); for an end-of-period value, only each period's last day is asked for
+        (``Context.sample_days``): a stock is then looked up on those days alone."""
+        if spec.rollup is Rollup.flow or window.grain is Grain.day:
+            return window, None
+        if spec.rollup is Rollup.end and spec.empty is not None:
+            return window.at_day_grain(), tuple(window.period_ends())
+        return window.at_day_grain(), None
 
     # -- public -----------------------------------------------------------------
     def series(
@@ -54,15 +82,14 @@ class Engine:
     ) -> pd.DataFrame:
         """The metric over every period of ``window``: columns period, *by, value."""
         df = self._series(spec, window, by, where, stack=())
-        return df.rename(columns=dict(zip(key_columns(by), by, strict=True)))
+        return df.rename(columns=dict(zip(key_columns(by), by, strict=True))) if by else df
 
     def expression(
         self, spec: MetricSpec, window: Window, by: tuple[str, ...], where: str | None
     ) -> ir.Table | None:
         """The Ibis expression of a base metric (None for ratio/derived)."""
-        daily = spec.rollup is not Rollup.flow and window.grain is not Grain.day
-        ctx = self.context(window.at_day_grain() if daily else window, by, where)
-        return self._compile(spec, ctx)
+        base, samples = self.base_window(spec, window)
+        return self._compile(spec, self.context(base, by, where, samples))
 
     # -- evaluation -------------------------------------------------------------
     def _series(
@@ -82,34 +109,43 @@ class Engine:
             return self._ratio(d, window, by, where, stack)
         if isinstance(d, DerivedDefinition):
             return self._derived(d, window, by, where, stack)
-        daily = spec.rollup is not Rollup.flow and window.grain is not Grain.day
-        base_window = window.at_day_grain() if daily else window
-        ctx = self.context(base_window, by, where)
-        df = self._run(spec, ctx)
-        df = fill(df, base_window, ctx.keys, spec.empty)
-        if daily:
-            df = roll_up(df, window, ctx.keys, spec.rollup)
+        base, samples = self.base_window(spec, window)
+        df = self._run(spec, base, by, where, samples)
+        keys = key_columns(by)
+        if samples is not None:
+            return at_period_ends(df, window, keys, spec.empty)
+        df = fill(df, base, keys, spec.empty)
+        if base.grain is not window.grain:
+            df = roll_up(df, window, keys, spec.rollup)
         return df
 
-    def _run(self, spec: MetricSpec, ctx: Context) -> pd.DataFrame:
+    def _run(
+        self,
+        spec: MetricSpec,
+        window: Window,
+        by: tuple[str, ...],
+        where: str | None,
+        samples: tuple[date, ...] | None,
+    ) -> pd.DataFrame:
         """The base metric's rows, from the compiled-query cache when it holds."""
         key = None
-        con = self.backend.con
+        con = self.store.con
         if self.sql_cache is not None and not self.explain:
-            w = ctx.window
             key = self.sql_cache.key({
-                "metric": spec.fingerprint(), "grain": w.grain.value, "start": w.start,
-                "end": w.end, "today": w.today, "week_start": w.week_start, "by": ctx.by,
-                "where": ctx.where, "settings": self.settings.model_dump(mode="json"),
+                "metric": spec.fingerprint(), "grain": window.grain.value,
+                "start": window.start, "end": window.end, "today": window.today,
+                "week_start": window.week_start, "by": by, "where": where, "samples": samples,
+                "settings": self.settings.model_dump(mode="json"),
             })  # fmt: skip
             entry = self.sql_cache.get(key)
             if entry is not None and sql_cache.still_valid(con, entry, self.data_version):
                 return sql_cache.run(con, entry)
+        ctx = self.context(window, by, where, samples)
         expr = self._compile(spec, ctx)
         assert expr is not None
         if self.explain:
             self.sql_log.append((spec.id, str(self.backend.compile(expr))))
-        df = expr.to_pandas()
+        df = sql_cache.to_frame(expr.to_pyarrow(), expr.schema())
         if key is not None and self.sql_cache is not None:
             entry = sql_cache.compile_entry(self.backend, expr, ctx.probes, self.data_version)
             if entry is not None:
@@ -187,26 +223,91 @@ class Engine:
 def fill(df: pd.DataFrame, window: Window, by: Sequence[str], empty: float | None) -> pd.DataFrame:
     """Every period of the window for every key combination seen, sorted."""
     periods = window.periods()
-    df = df.copy()
+    df = _dated(df)
+    if not by:
+        return _one_series(df, periods, periods, empty)
+    return _grid(df[df["period"].isin(periods)] if len(df) else df, periods, by, empty)
+
+
+def at_period_ends(
+    df: pd.DataFrame, window: Window, by: Sequence[str], empty: float | None
+) -> pd.DataFrame:
+    """Each period's value at the end of its last day (clipped at the window's end), from
+    a metric computed by day, for every key combination seen on any day of the window.
+
+    With ``empty`` set this is what filling every day and keeping each period's last one
+    gives (:func:`fill` then :func:`roll_up`), without the days in between."""
+    ends, starts = window.period_ends(), window.periods()
+    df = _dated(df)
+    if not by:
+        return _one_series(df, ends, starts, empty)
     if len(df):
-        df["period"] = pd.to_datetime(df["period"]).dt.date
-    df = df[df["period"].isin(periods)] if len(df) else df
+        df = df[(df["period"] >= window.start) & (df["period"] <= window.end)]
+    combos = df[list(by)].drop_duplicates()
+    start_of = dict(zip(ends, starts, strict=True))
+    if len(df):
+        df = df[df["period"].isin(start_of)].assign(period=lambda d: d["period"].map(start_of))
+    return _grid(df, starts, by, empty, combos)
+
+
+def _dated(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``period`` as ``date`` objects."""
+    if not len(df):
+        return df
+    first = df["period"].iloc[0]
+    if df["period"].dtype == object and isinstance(first, date) and not isinstance(first, datetime):
+        return df
+    return df.assign(period=pd.to_datetime(df["period"]).dt.date)
+
+
+def _one_series(
+    df: pd.DataFrame, days: list[date], labels: list[date], empty: float | None
+) -> pd.DataFrame:
+    """A series without breakdown: its value on each of ``days``, as the period of the
+    same place in ``labels``; missing values ``empty``. (Plain Python: on a few dozen
+    rows each pandas operation costs more than the work.)"""
+    found = dict(zip(df["period"].tolist(), df["value"].tolist(), strict=True)) if len(df) else {}
+    values = _floats([found.get(day) for day in days])
+    if empty is not None:
+        values[np.isnan(values)] = empty
+    return pd.DataFrame({"period": labels, "value": values})
+
+
+def _grid(
+    df: pd.DataFrame,
+    periods: list[date],
+    by: Sequence[str],
+    empty: float | None,
+    combos: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """``df`` (rows of ``periods`` only) on the grid of ``periods`` × key combinations
+    (``combos``, or those in ``df``), missing values ``empty``, sorted."""
     keys = ["period", *by]
-    if by:
+    if combos is None:
         combos = df[list(by)].drop_duplicates()
-        grid = combos.merge(pd.DataFrame({"period": periods}), how="cross")
-        out = (
-            grid.merge(df[[*keys, "value"]], on=keys, how="left")
-            if len(df)
-            else grid.assign(value=np.nan)
-        )
-    else:  # one series: a lookup is much cheaper than a merge
-        found = dict(zip(df["period"], df["value"], strict=True)) if len(df) else {}
-        out = pd.DataFrame({"period": periods, "value": [found.get(p) for p in periods]})
-    out["value"] = pd.to_numeric(out["value"].astype("object"), errors="coerce").astype("float64")
+    grid = combos.merge(pd.DataFrame({"period": periods}), how="cross")
+    out = (
+        grid.merge(df[[*keys, "value"]], on=keys, how="left")
+        if len(df)
+        else grid.assign(value=np.nan)
+    )
+    out = out[[*keys, "value"]].sort_values(keys, ignore_index=True)
+    out["value"] = _floats(out["value"])
     if empty is not None:
         out["value"] = out["value"].fillna(empty)
-    return out[[*keys, "value"]].sort_values(keys, ignore_index=True)
+    return out
+
+
+def _floats(values: Sequence[object] | pd.Series) -> np.ndarray:
+    """Metric values as float64: numbers as they are, decimals rounded to the nearest,
+    anything that is not a number NaN."""
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        return values.to_numpy()
+    try:
+        return np.array(values, dtype=np.float64)  # None becomes NaN
+    except (TypeError, ValueError):
+        series = pd.Series(list(values), dtype=object)
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def roll_up(daily: pd.DataFrame, window: Window, by: Sequence[str], rollup: Rollup) -> pd.DataFrame:

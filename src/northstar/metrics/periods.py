@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -25,13 +26,10 @@ class Grain(StrEnum):
 # Days to shift a date by so that DATE_TRUNC('week') (Monday-based) cuts on the start day.
 _WEEK_SHIFT = {"monday": 0, "sunday": 1, "saturday": 2}
 _TRUNC_UNIT = {Grain.month: "M", Grain.quarter: "Q", Grain.year: "Y"}
-_STEP = {
-    Grain.day: relativedelta(days=1),
-    Grain.week: relativedelta(weeks=1),
-    Grain.month: relativedelta(months=1),
-    Grain.quarter: relativedelta(months=3),
-    Grain.year: relativedelta(years=1),
-}
+# Months per period for the calendar grains (dates move by whole months, the day clamped to
+# the month's length as dateutil's relativedelta does), days per period for the others.
+_MONTHS = {Grain.month: 1, Grain.quarter: 3, Grain.year: 12}
+_DAYS = {Grain.day: 1, Grain.week: 7}
 # How far back a query reaches when --from is not given.
 DEFAULT_SPAN = {
     Grain.day: relativedelta(days=29),
@@ -81,9 +79,17 @@ def period_start(day: date, grain: Grain, week_start: str = "monday") -> date:
     return date(day.year, 1, 1)
 
 
+def _add_months(day: date, n: int) -> date:
+    """``day`` moved by ``n`` months, the day of month clamped to the target month."""
+    index = day.year * 12 + day.month - 1 + n
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
 def next_period(start: date, grain: Grain) -> date:
-    result: date = start + _STEP[grain]
-    return result
+    return shift_periods(start, grain, 1)
 
 
 def period_last_day(start: date, grain: Grain) -> date:
@@ -92,17 +98,24 @@ def period_last_day(start: date, grain: Grain) -> date:
 
 def shift_periods(start: date, grain: Grain, n: int) -> date:
     """The period start ``n`` periods after ``start`` (negative: before)."""
-    result: date = start + _STEP[grain] * n
-    return result
+    if grain in _DAYS:
+        return start + timedelta(days=_DAYS[grain] * n)
+    return _add_months(start, _MONTHS[grain] * n)
 
 
 def periods(first: date, last: date, grain: Grain, week_start: str = "monday") -> list[date]:
     """Starts of every period from the one containing ``first`` to the one containing ``last``."""
-    out = []
     current = period_start(first, grain, week_start)
-    while current <= last:
-        out.append(current)
-        current = next_period(current, grain)
+    if current > last:
+        return []
+    if grain in _DAYS:
+        step = _DAYS[grain]
+        return [current + timedelta(days=i) for i in range(0, (last - current).days + 1, step)]
+    out = []
+    n = 0
+    while (day := _add_months(current, _MONTHS[grain] * n)) <= last:
+        out.append(day)
+        n += 1
     return out
 
 
@@ -122,6 +135,10 @@ class Window:
 
     def periods(self) -> list[date]:
         return periods(self.start, self.end, self.grain, self.week_start)
+
+    def period_ends(self) -> list[date]:
+        """The last day of every period, the last one clipped at ``end``."""
+        return [min(period_last_day(p, self.grain), self.end) for p in self.periods()]
 
     def is_complete(self, start: date) -> bool:
         """A period is complete when its last day is in the range and has ended."""

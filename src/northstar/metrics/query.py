@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from dateutil.relativedelta import relativedelta
-from ibis.backends.duckdb import Backend as IbisDuckDB
 from pyarrow import feather
 
 from northstar._version import __version__
@@ -38,6 +37,7 @@ from northstar.metrics.registry import Registry
 from northstar.metrics.spec import MetricSpec
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
+from northstar.store.connection import Store
 
 COMPARES = ("previous", "year")
 CACHE_VERSION = 1
@@ -111,7 +111,7 @@ def compare_window(window: Window, how: str) -> Window:
 
 
 def run_query(
-    backend: IbisDuckDB,
+    store: Store,
     settings: Settings,
     registry: Registry,
     request: QueryRequest,
@@ -130,7 +130,7 @@ def run_query(
     )
     specs = [registry.get(m) for m in request.metrics]
     engine = Engine(
-        backend, settings, registry, explain=explain, sql_cache=sql_cache,
+        store, settings, registry, explain=explain, sql_cache=sql_cache,
         data_version=data_version,
     )  # fmt: skip
     frames = []
@@ -141,7 +141,7 @@ def run_query(
             df = _with_comparison(df, window, request)
         df.insert(0, "metric", spec.id)
         frames.append(df)
-    frame = pd.concat(frames, ignore_index=True)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     settle = {spec.id: spec for spec in specs}
     frame["complete"] = [
         is_final(window, settle[m], p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,13 @@ EXTENSIONS: tuple[str, ...] = ("northstar.analyses.series",)
 
 def builtin_metrics() -> list[MetricSpec]:
     """Every catalog metric, in catalog order."""
+    return list(_builtins().values())
+
+
+@functools.cache
+def _builtins() -> dict[str, MetricSpec]:
+    """The catalog by id, gathered once per process (specs are frozen; every query
+    builds a registry)."""
     import importlib
 
     from northstar.metrics.catalog import CATALOG
@@ -24,7 +32,9 @@ def builtin_metrics() -> list[MetricSpec]:
     specs = list(CATALOG)
     for module in EXTENSIONS:
         specs.extend(importlib.import_module(module).METRICS)
-    return specs
+    index = Registry()
+    index.add_all(specs)
+    return index.metrics
 
 
 @dataclass
@@ -40,8 +50,7 @@ class Registry:
         """
         from northstar.metrics.yaml_specs import load_folder
 
-        registry = cls()
-        registry.add_all(builtin_metrics())
+        registry = cls(dict(_builtins()))
         if custom_folder is not None and custom_folder.is_dir():
             specs, problems = load_folder(custom_folder, set(registry.metrics))
             registry.problems.extend(problems)

@@ -42,5 +42,5 @@ def running_distinct(ctx: Context, rows: ir.Table, who: str, window_days: int) -
     )
     running = ibis.window(group_by=keys or None, order_by="day", preceding=None, following=0)
     out = grid.mutate(value=grid.delta.sum().over(running))
-    out = out.filter(out.day >= ctx.window.start)
+    out = ctx.sampled(out.filter(out.day >= ctx.window.start), "day")
     return out.select(*keys, period=out.day, value=out.value)

@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,9 @@ from typing import Any
 import duckdb
 import ibis
 import ibis.expr.operations as ops
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.types as pat
@@ -54,6 +56,21 @@ class Compiled:
     memtables: dict[str, bytes]  # name → Arrow IPC stream
     probes: list[tuple[str, list[Any]]]
     data_version: int
+    _tables: dict[str, pa.Table] | None = field(default=None, repr=False, compare=False)
+    _schema: sch.Schema | None = field(default=None, repr=False, compare=False)
+
+    def ibis_schema(self) -> sch.Schema:
+        if self._schema is None:
+            self._schema = ibis.schema(self.schema)
+        return self._schema
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The in-memory tables, decoded once."""
+        if self._tables is None:
+            self._tables = {
+                name: pa.ipc.open_stream(data).read_all() for name, data in self.memtables.items()
+            }
+        return self._tables
 
     def to_json(self) -> str:
         return json.dumps(
@@ -157,18 +174,28 @@ def still_valid(con: duckdb.DuckDBPyConnection, entry: Compiled, data_version: i
 
 
 def run(con: duckdb.DuckDBPyConnection, entry: Compiled) -> pd.DataFrame:
-    """Execute the stored SQL, giving the frame Ibis would have given."""
-    for name, data in entry.memtables.items():
-        con.register(name, pa.ipc.open_stream(data).read_all())
-    table = con.execute(entry.sql).to_arrow_table()
-    df = pd.DataFrame(
-        {
-            name: (
-                col.to_pylist()
-                if pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
-                else col.to_pandas()
-            )
-            for name, col in zip(table.column_names, table.columns, strict=True)
-        }
-    )
-    return DuckDBPandasData.convert_table(df, ibis.schema(entry.schema))
+    """Execute the stored SQL, giving the frame :func:`to_frame` gives for the expression."""
+    for name, table in entry.tables().items():
+        con.register(name, table)
+    return to_frame(con.execute(entry.sql).to_arrow_table(), entry.ibis_schema())
+
+
+def to_frame(table: pa.Table, schema: sch.Schema) -> pd.DataFrame:
+    """A metric's result rows as pandas, as Ibis converts them, except that dates are
+    ``date`` objects and decimals become the nearest float64 (every metric value ends up
+    a float; pyarrow's own decimal cast can be one unit in the last place off, the text
+    form parses exactly), both without a Python object per value on the way."""
+    columns: dict[str, Any] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        dtype = schema[name]
+        if pat.is_decimal(col.type):
+            columns[name] = col.cast(pa.string()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif pat.is_date(col.type):
+            columns[name] = np.array(col.to_pylist(), dtype=object)
+        elif pat.is_string(col.type) or pat.is_large_string(col.type):
+            columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
+        else:
+            plain = pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
+            series = pd.Series(col.to_pylist()) if plain else col.to_pandas()
+            columns[name] = DuckDBPandasData.convert_column(series, dtype)
+    return pd.DataFrame(columns)

@@ -42,26 +42,38 @@ def fx_rate(ctx: Context, t: ir.Table, currency: str, day: str) -> ir.Table:
         )
     rates = fx.select(__fx_cur=fx.currency, __fx_day=fx.date, __fx_rate=fx.rate)
     first = rates.group_by("__fx_cur").aggregate(__fx_first=rates.__fx_rate.argmin(rates.__fx_day))
-    joined = t.asof_join(
-        rates, on=t[day] >= rates.__fx_day, predicates=t[currency] == rates.__fx_cur
+    # Rows share few (currency, day) pairs: each pair's rate is looked up once (an as-of
+    # join sorts both of its sides) and handed to the rows by a hash join.
+    foreign = t.filter(t[currency] != home)
+    pairs = foreign.select(__fx_key_cur=foreign[currency], __fx_key_day=foreign[day]).distinct()
+    found = pairs.asof_join(
+        rates,
+        on=pairs.__fx_key_day >= rates.__fx_day,
+        predicates=pairs.__fx_key_cur == rates.__fx_cur,
     )
-    joined = joined.left_join(first, joined[currency] == first.__fx_cur)
-    rate = ibis.cases(
-        (joined[currency] == home, 1.0),
-        else_=ibis.coalesce(joined.__fx_rate, joined.__fx_first),
+    found = found.left_join(first, found.__fx_key_cur == first.__fx_cur)
+    found = found.select(
+        "__fx_key_cur", "__fx_key_day", __fx_pair=ibis.coalesce(found.__fx_rate, found.__fx_first)
     )
+    joined = t.left_join(
+        found,
+        [t[currency] == found.__fx_key_cur, t[day].identical_to(found.__fx_key_day)],
+    )
+    rate = ibis.cases((joined[currency] == home, 1.0), else_=joined.__fx_pair)
     drop = [c for c in joined.columns if c.startswith("__fx_")]
     return joined.mutate(rate=rate).drop(*drop)
 
 
 def subscription_rows(ctx: Context) -> ir.Table:
-    """Subscription rows that carry MRR, segmented, with ``mrr``, ``start_day`` and
-    ``stop_day`` (null while open)."""
+    """Subscription rows that can carry MRR (not trials; past-due per the settings),
+    segmented, with ``mrr`` (0 unless positive), ``start_day`` and ``stop_day`` (null
+    while open)."""
     subs = ctx.table("subscriptions")
-    statuses = ["active", "canceled"]
-    if ctx.settings.revenue.past_due_counts_as_mrr:
-        statuses.append("past_due")
-    subs = subs.filter(subs.status.isin(statuses))
+    # Imports admit the statuses trialing, active, past_due and canceled.
+    ignored = ["trialing"]
+    if not ctx.settings.revenue.past_due_counts_as_mrr:
+        ignored.append("past_due")
+    subs = subs.filter(~subs.status.isin(ignored))
     subs = ctx.before_end(subs, "started_at")
     subs = subs.mutate(start_day=ctx.local_date(subs.started_at))
     subs = fx_rate(ctx, subs, "currency", "start_day")
@@ -71,20 +83,31 @@ def subscription_rows(ctx: Context) -> ir.Table:
     end = subs.ended_at
     if ctx.settings.revenue.churn_recognition is ChurnRecognition.cancellation:
         end = ibis.coalesce(ibis.least(subs.ended_at, subs.canceled_at), subs.canceled_at, end)
-    subs = subs.mutate(mrr=mrr, stop_day=ctx.local_date(end))
-    subs = subs.filter(subs.mrr > 0)
+    # A row without positive MRR (free, over-discounted, no known interval) counts as 0
+    # rather than being filtered out: every use of the rows is a sum, and a filter on
+    # the computed MRR is pushed below its projection by the engine, which then works
+    # the whole expression out twice per row.
+    subs = subs.mutate(
+        mrr=ibis.greatest(mrr, ibis.literal(0).cast(MONEY)), stop_day=ctx.local_date(end)
+    )
     return ctx.segment(subs, "subscriptions")
 
 
-def mrr_deltas(ctx: Context) -> ir.Table:
-    """Net MRR change per (keys, customer, day)."""
+def mrr_changes(ctx: Context) -> ir.Table:
+    """Every MRR change of a subscription row: +MRR on its start day, −MRR on its stop day
+    (keys, ``customer_id``, ``day``, ``delta``)."""
     rows = subscription_rows(ctx)
     keys = ctx.keys
     starts = rows.select(*keys, customer_id=rows.customer_id, day=rows.start_day, delta=rows.mrr)
     stops = rows.filter(rows.stop_day.notnull())
     stops = stops.select(*keys, customer_id=stops.customer_id, day=stops.stop_day, delta=-stops.mrr)
-    both = starts.union(stops)
-    return both.group_by([*keys, "customer_id", "day"]).aggregate(delta=both.delta.sum())
+    return starts.union(stops)
+
+
+def mrr_deltas(ctx: Context) -> ir.Table:
+    """Net MRR change per (keys, customer, day)."""
+    both = mrr_changes(ctx)
+    return both.group_by([*ctx.keys, "customer_id", "day"]).aggregate(delta=both.delta.sum())
 
 
 def customer_states(ctx: Context) -> ir.Table:
@@ -120,12 +143,13 @@ def movement(ctx: Context, kinds: tuple[str, ...], sign: int = 1) -> ir.Table:
 
 
 def daily_stock(ctx: Context, deltas: ir.Table) -> ir.Table:
-    """Running total of ``deltas`` (keys, day, delta) at the end of every window day."""
+    """Running total of ``deltas`` (keys, day, delta) at the end of every window day (or
+    of every day in ``ctx.sample_days``)."""
     keys = ctx.keys
     per_day = deltas.group_by([*keys, "day"]).aggregate(delta=deltas.delta.sum())
     running = ibis.window(group_by=keys or None, order_by="day", preceding=None, following=0)
     totals = per_day.mutate(total=per_day.delta.sum().over(running)).drop("delta")
-    calendar = ctx.calendar()
+    calendar = ctx.stock_days()
     if keys:
         calendar = calendar.cross_join(per_day.select(*keys).distinct())
     preds = [calendar[k] == totals[k] for k in keys]

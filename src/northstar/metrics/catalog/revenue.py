@@ -56,8 +56,8 @@ def _derived(
 
 # -- stocks ---------------------------------------------------------------------------
 def mrr(ctx: Context) -> ir.Table:
-    deltas = billing.mrr_deltas(ctx)
-    return billing.daily_stock(ctx, deltas.select(*ctx.keys, "day", "delta"))
+    changes = billing.mrr_changes(ctx)
+    return billing.daily_stock(ctx, changes.select(*ctx.keys, "day", "delta"))
 
 
 def paying_customers(ctx: Context) -> ir.Table:
@@ -65,8 +65,8 @@ def paying_customers(ctx: Context) -> ir.Table:
 
 
 def mrr_at_start(ctx: Context) -> ir.Table:
-    deltas = billing.mrr_deltas(ctx)
-    return billing.stock_before_periods(ctx, deltas.select(*ctx.keys, "day", "delta"))
+    changes = billing.mrr_changes(ctx)
+    return billing.stock_before_periods(ctx, changes.select(*ctx.keys, "day", "delta"))
 
 
 def customers_at_start(ctx: Context) -> ir.Table:

@@ -93,7 +93,7 @@ def bug_backlog(ctx: Context) -> ir.Table:
         *keys, day=calendar.day, delta=ibis.coalesce(deltas.delta, 0)
     )
     running = ibis.window(group_by=keys or None, order_by="day", preceding=None, following=0)
-    out = grid.mutate(value=grid.delta.sum().over(running))
+    out = ctx.sampled(grid.mutate(value=grid.delta.sum().over(running)), "day")
     return out.select(*keys, period=out.day, value=out.value)
 
 
