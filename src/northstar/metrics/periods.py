@@ -172,7 +172,7 @@ def resolve_window(
         start = end - DEFAULT_SPAN[grain]
     if start > end:
         raise QueryArgumentError(
-            f"--from {start} is after --to {end}; swap them or widen the range"
+            f"the start date {start} is after the end date {end}; swap them or widen the range"
         )
     return Window(grain, period_start(start, grain, week_start), end, week_start, today)
 

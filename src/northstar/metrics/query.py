@@ -70,16 +70,16 @@ class QueryRequest:
             raise QueryArgumentError("name at least one metric, e.g. 'northstar query dau'")
         dims = (by,) if isinstance(by, str) else tuple(by or ())
         if len(set(dims)) != len(dims):
-            raise QueryArgumentError("a breakdown dimension is repeated in --by")
+            raise QueryArgumentError("a breakdown dimension is repeated")
         if compare is not None and compare not in COMPARES:
             raise QueryArgumentError(
-                f"unknown comparison {compare!r}; use --compare previous or --compare year"
+                f"unknown comparison {compare!r}; compare with previous or year"
             )
         return cls(
             metrics=ids,
             grain=parse_grain(grain),
-            start=parse_date(start, "--from"),
-            end=parse_date(end, "--to"),
+            start=parse_date(start, "start date"),
+            end=parse_date(end, "end date"),
             by=dims,
             where=where.strip() or None if where else None,
             compare=compare,
