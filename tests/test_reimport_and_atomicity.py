@@ -66,8 +66,26 @@ def _snapshot(ws: Workspace) -> list[tuple[object, ...]]:
     )
 
 
+MERGE_FILE = (
+    "event,distinct_id,timestamp,properties\n"
+    'buy,u3,2024-02-01T00:00:00Z,{}\n$identify,u3,2024-02-01,"{""$anon_distinct_id"":""a9""}"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("step", "more"),
+    [
+        # The last step of an import, after its rows were appended and quarantined.
+        (
+            "_log_finish",
+            "event,distinct_id,timestamp\nbuy,u3,2024-02-01T00:00:00Z\nbuy,null,2024-02-01\n",
+        ),
+        # A file with a merge event rebuilds the identity map after appending its rows.
+        ("rebuild_person_map", MERGE_FILE),
+    ],
+)
 def test_failure_midway_leaves_store_unchanged(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str, more: str
 ) -> None:
     ws.import_files("events", [write(tmp_path / "base.csv", EVENTS)])
     before = _snapshot(ws)
@@ -76,9 +94,7 @@ def test_failure_midway_leaves_store_unchanged(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    # The last step of an import, after its rows were appended and quarantined.
-    monkeypatch.setattr(importer, "_log_finish", disk_full)
-    more = "event,distinct_id,timestamp\nbuy,u3,2024-02-01T00:00:00Z\nbuy,null,2024-02-01\n"
+    monkeypatch.setattr(importer, step, disk_full)
     with pytest.raises(OSError):
         ws.import_files("events", [write(tmp_path / "more.csv", more)])
     assert _snapshot(ws) == before
@@ -108,24 +124,3 @@ def test_killed_import_leaves_store_unchanged(ws: Workspace, tmp_path: Path) -> 
     assert proc.returncode == -signal.SIGKILL
     assert _snapshot(ws) == before
     assert os.path.exists(ws.db_path)
-
-
-def test_failure_in_the_identity_merge_leaves_store_unchanged(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ws.import_files("events", [write(tmp_path / "base.csv", EVENTS)])
-    before = _snapshot(ws)
-    import northstar.ingest.importer as importer
-
-    def disk_full(*args: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    # A file with a merge event rebuilds the identity map after appending its rows.
-    monkeypatch.setattr(importer, "rebuild_person_map", disk_full)
-    more = (
-        "event,distinct_id,timestamp,properties\n"
-        'buy,u3,2024-02-01T00:00:00Z,{}\n$identify,u3,2024-02-01,"{""$anon_distinct_id"":""a9""}"\n'
-    )
-    with pytest.raises(OSError):
-        ws.import_files("events", [write(tmp_path / "more.csv", more)])
-    assert _snapshot(ws) == before
