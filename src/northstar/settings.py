@@ -192,8 +192,9 @@ class GoalSettings(_Section):
     )
     as_of: date | None = Field(
         default=None,
-        description="Judge goals as of this day instead of today (null: today). The demo "
-        "sets it to the day after its data ends.",
+        description="Pin the workspace's as-of to this day: goals, queries, analyses and "
+        "pages are judged on it (null: derived from the data, the day after its last day, "
+        "never after today; see docs/freshness.md).",
     )
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -50,17 +50,19 @@ from northstar.ingest.live_log import LOG_DIR, PendingLog, pending, running_serv
 from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
 from northstar.metrics.feedback import Feedback, feedback
 from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
-from northstar.metrics.periods import Grain, resolve_window, shift_periods, today_in
+from northstar.metrics.periods import Grain, resolve_window, shift_periods
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
 from northstar.store.connection import connect
+from northstar.store.freshness import AsOf, resolve_as_of
 from northstar.store.keys import ApiKey, create_key, list_keys, revoke_key
 from northstar.store.status import StoreFigures, store_figures
 
 ENV_VAR = "NORTHSTAR_WORKSPACE"
+R = TypeVar("R")
 CACHE_DIR = ".cache/queries"
 SQL_CACHE_DIR = ".cache/sql"
 
@@ -83,6 +85,12 @@ class TableInfo:
     rejected: int
 
 
+def stamped(now: AsOf, result: R) -> R:
+    """``result`` marked with the as-of it was computed for (its JSON says so)."""
+    result.as_of = now  # type: ignore[attr-defined]
+    return result
+
+
 def resolve_path(path: str | Path | None) -> Path:
     """The workspace folder: the argument, else ``$NORTHSTAR_WORKSPACE``, else the cwd."""
     if path is not None and str(path) != "":
@@ -94,8 +102,9 @@ def resolve_path(path: str | Path | None) -> Path:
 class Workspace:
     """An existing workspace folder."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, as_of: date | None = None) -> None:
         self.path = resolve_path(path).resolve()
+        self.pinned_as_of = as_of  # --as-of / as_of=: every default judged on this day
         settings_file = self.path / SETTINGS_FILE
         if not settings_file.exists():
             raise WorkspaceError(
@@ -242,7 +251,23 @@ class Workspace:
         return Registry.build(self.path / "metrics")
 
     def today(self) -> date:
-        return today_in(self.settings.timezone)
+        """The workspace's as-of day (see :meth:`as_of`)."""
+        return self.as_of().today
+
+    def as_of(self, today: date | None = None) -> AsOf:
+        """The workspace's one "now" (``docs/freshness.md``): ``today`` when given, else
+        the workspace's pinned day (``--as-of``), else ``goals.as_of``, else derived from
+        the data's watermarks; with how fresh the data is."""
+        with self.store(read_only=True) as store:
+            return self._as_of(store, today)
+
+    def _as_of(self, store: Store, today: date | None) -> AsOf:
+        pinned, by = next(
+            ((d, who) for d, who in ((today, "as_of"), (self.pinned_as_of, "--as-of"),
+                                     (self.settings.goals.as_of, "goals.as_of")) if d),
+            (None, None),
+        )  # fmt: skip
+        return resolve_as_of(store, self.settings.timezone, pinned=pinned, pinned_by=by)
 
     def run_query(
         self,
@@ -263,21 +288,21 @@ class Workspace:
             metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare
         )
         registry = self.registry()
-        today = today or self.today()
-        window = resolve_window(
-            request.grain, request.start, request.end,
-            week_start=self.settings.week_start.value, today=today,
-        )  # fmt: skip
         cache = ResultCache(self.path / CACHE_DIR)
         with self.store(read_only=True) as store:
+            now = self._as_of(store, today)
+            window = resolve_window(
+                request.grain, request.start, request.end or now.end,
+                week_start=self.settings.week_start.value, today=now.today,
+            )  # fmt: skip
             version = store.data_version()
             key = cache_key(request, window, registry, self.settings, version) if use_cache else ""
             if use_cache and not explain:
                 hit = cache.get(key)
                 if hit is not None:
-                    return QueryResult(request, window, hit, cached=True)
+                    return QueryResult(request, window, hit, cached=True, as_of=now)
             result = run_query(
-                store, self.settings, registry, request, today=today, explain=explain,
+                store, self.settings, registry, request, as_of=now, explain=explain,
                 sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=version,
             )  # fmt: skip
         if use_cache:
@@ -314,7 +339,7 @@ class Workspace:
         """The headline KPIs over the last 12 complete months (see ``metrics.headline``)."""
         registry = self.registry()
         ids = [m for m in HEADLINE if m in registry.metrics]
-        first, last = last_complete_month(today or self.today())
+        first, last = last_complete_month(self.as_of(today).today)
         start = shift_periods(first, Grain.month, -11)
         frame = self.query(ids, grain="month", start=start, end=last, today=today)
         return summaries(frame, registry.metrics)
@@ -344,10 +369,11 @@ class Workspace:
             window=window, cumulative=cumulative, by=by,
         )  # fmt: skip
         with self.store(read_only=True) as store:
-            return retention(
-                store.ibis, self.settings, request, start=start, end=end,
-                today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, retention(
+                store.ibis, self.settings, request, start=start, end=end or now.end,
+                today=now.today,
+            ))  # fmt: skip
 
     def funnel(
         self,
@@ -368,10 +394,11 @@ class Workspace:
             list(steps), window=window, mode=mode, exclude=list(exclude), by=by
         )
         with self.store(read_only=True) as store:
-            return funnel(
-                store.ibis, self.settings, request, start=start, end=end,
-                today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, funnel(
+                store.ibis, self.settings, request, start=start, end=end or now.end,
+                today=now.today,
+            ))  # fmt: skip
 
     def lifecycle(
         self,
@@ -385,10 +412,11 @@ class Workspace:
         """Per period: users who are new, returning, resurrecting, and (as a negative count)
         went dormant (``docs/analyses.md#lifecycle``)."""
         with self.store(read_only=True) as store:
-            return lifecycle(
-                store.ibis, self.settings, event, grain=grain, start=start, end=end,
-                today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, lifecycle(
+                store.ibis, self.settings, event, grain=grain, start=start,
+                end=end or now.end, today=now.today,
+            ))  # fmt: skip
 
     def stickiness(
         self,
@@ -403,10 +431,11 @@ class Workspace:
         """Users by the number of periods of the range in which they did ``event``
         (``cumulative``: k or more), ``docs/analyses.md#stickiness``."""
         with self.store(read_only=True) as store:
-            return stickiness(
+            now = self._as_of(store, today)
+            return stamped(now, stickiness(
                 store.ibis, self.settings, event, grain=grain, cumulative=cumulative,
-                start=start, end=end, today=today or self.today(),
-            )  # fmt: skip
+                start=start, end=end or now.end, today=now.today,
+            ))  # fmt: skip
 
     def features(self) -> list[Feature]:
         """The features declared in ``features.yaml``."""
@@ -423,10 +452,11 @@ class Workspace:
         adopters vs other active users, and the promote/rethink flags."""
         features = self.features()
         with self.store(read_only=True) as store:
-            return feature_report(
-                store.ibis, self.settings, features, start=start, end=end,
-                today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, feature_report(
+                store.ibis, self.settings, features, start=start, end=end or now.end,
+                today=now.today,
+            ))  # fmt: skip
 
     # -- customers: revenue cohorts and survey comments (docs/metrics.md) -------------
     def ltv_cohorts(
@@ -441,10 +471,11 @@ class Workspace:
         ``start``..``end``), its size and the cumulative revenue per customer k = 0, 1, ...
         periods later, in the workspace currency (``metrics/cohorts.py``)."""
         with self.store(read_only=True) as store:
-            return revenue_cohorts(
-                store.ibis, self.settings, grain=grain, start=start, end=end,
-                today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, revenue_cohorts(
+                store.ibis, self.settings, grain=grain, start=start, end=end or now.end,
+                today=now.today,
+            ))  # fmt: skip
 
     def feedback(
         self,
@@ -461,16 +492,17 @@ class Workspace:
         score, respondent, time and group; ``group`` keeps promoters, passives or
         detractors only (``metrics/feedback.py``)."""
         with self.store(read_only=True) as store:
-            return feedback(
-                store.ibis, self.settings, kind=kind, group=group, start=start, end=end,
-                where=where, limit=limit, today=today or self.today(),
-            )  # fmt: skip
+            now = self._as_of(store, today)
+            return stamped(now, feedback(
+                store.ibis, self.settings, kind=kind, group=group, start=start,
+                end=end or now.end, where=where, limit=limit, today=now.today,
+            ))  # fmt: skip
 
     # -- goals (see docs/goals.md; the logic is in northstar.goals.service) -----------
     def goals_context(self, *, today: date | None = None) -> goals.GoalContext:
         """What the goal functions need: ``goals.yaml``, metrics, settings, a metric query
-        and the day goals are judged on (``today``, else ``goals.as_of``, else today)."""
-        as_of = today or self.settings.goals.as_of or self.today()
+        and the day goals are judged on (the workspace's as-of, :meth:`as_of`)."""
+        now = self.as_of(today)
 
         def fetch(
             metrics: Sequence[str], grain: Grain, where: str | None, start: date, end: date,
@@ -481,7 +513,7 @@ class Workspace:
             )
 
         return goals.GoalContext(self.path / GOALS_FILE, self.registry(), self.settings,
-                                 fetch, as_of)  # fmt: skip
+                                 fetch, now.today, now)  # fmt: skip
 
     def goal_book(self) -> GoalBook:
         """Every objective and goal in ``goals.yaml``."""

@@ -35,11 +35,7 @@ class Range:
         today: date,
         default_days: int | None = None,
     ) -> Range:
-        g = parse_grain(grain)
-        if g not in ANALYSIS_GRAINS:
-            raise QueryArgumentError(
-                f"period {g.value!r} is not supported here; use day, week or month"
-            )
+        g = parse_analysis_grain(grain)
         last = parse_date(end, "end date") or today
         first = parse_date(start, "start date") or last - timedelta(
             days=default_days if default_days is not None else DEFAULT_DAYS[g]
@@ -49,6 +45,16 @@ class Range:
                 f"the start date {first} is after the end date {last}; swap them or widen the range"
             )
         return cls(first, last, g, today)
+
+
+def parse_analysis_grain(grain: str | Grain) -> Grain:
+    """A grain analyses support (day, week or month)."""
+    g = parse_grain(grain)
+    if g not in ANALYSIS_GRAINS:
+        raise QueryArgumentError(
+            f"period {g.value!r} is not supported here; use day, week or month"
+        )
+    return g
 
 
 def make_context(

@@ -32,6 +32,7 @@ from northstar.errors import MetricDefinitionError
 from northstar.metrics.context import Context
 from northstar.metrics.periods import Grain
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 FEATURES_FILE = "features.yaml"
 RETENTION_DAY = 28  # "week 4": days 28–34 after the anchor
@@ -118,9 +119,11 @@ class FeatureReport:
     first: date
     last: date
     features: list[FeatureRow] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **freshness_fields(self.as_of),
             "from": self.first.isoformat(),
             "to": self.last.isoformat(),
             "features": [f.to_dict() for f in self.features],

@@ -29,6 +29,7 @@ from northstar.metrics.context import NONE, Context
 from northstar.metrics.functions import epoch_us
 from northstar.metrics.periods import Grain
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 MIN_STEPS, MAX_STEPS = 2, 20
 DEFAULT_WINDOW = timedelta(days=14)
@@ -136,10 +137,12 @@ class FunnelResult:
     last: date
     steps: list[Step]
     breakdowns: dict[str, list[Step]] = field(default_factory=dict)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         r = self.request
         out: dict[str, Any] = {
+            **freshness_fields(self.as_of),
             "mode": r.mode.value,
             "window_seconds": int(r.window.total_seconds()),
             "from": self.first.isoformat(),

@@ -17,6 +17,7 @@ from northstar.analyses.events import EventSpec, person_days
 from northstar.metrics.context import Context
 from northstar.metrics.periods import Grain, period_start, periods, shift_periods
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
@@ -26,9 +27,15 @@ class Lifecycle:
     event: EventSpec
     grain: Grain
     rows: list[dict[str, Any]] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.event.label, "grain": self.grain.value, "rows": self.rows}
+        return {
+            **freshness_fields(self.as_of),
+            "event": self.event.label,
+            "grain": self.grain.value,
+            "rows": self.rows,
+        }
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["period", *STATUSES])

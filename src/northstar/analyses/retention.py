@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
-from northstar.analyses.common import Range, make_context
+from northstar.analyses.common import Range, make_context, parse_analysis_grain
 from northstar.analyses.events import (
     EventSpec,
     apply_spec,
@@ -28,6 +28,7 @@ from northstar.metrics.context import Context
 from northstar.metrics.functions import epoch_us
 from northstar.metrics.periods import Grain, shift_periods
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 MAX_PERIODS = 400
 _US_PER_DAY = 86_400 * 1_000_000
@@ -76,7 +77,7 @@ class RetentionRequest:
         return cls(
             _spec(start_event),
             _spec(return_event),
-            Range.make(period, None, None, today=date.today()).grain,
+            parse_analysis_grain(period),
             periods,
             _choice(CohortType, type, "cohort type"),
             _choice(PeriodWindow, window, "period window"),
@@ -124,10 +125,12 @@ class RetentionTable:
     first: date
     last: date
     cohorts: list[Cohort] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         r = self.request
         return {
+            **freshness_fields(self.as_of),
             "start_event": r.start_event.label,
             "return_event": r.return_event.label,
             "period": r.period.value,

@@ -15,6 +15,7 @@ from northstar.analyses.common import Range, make_context
 from northstar.analyses.events import EventSpec, person_days
 from northstar.metrics.periods import Grain, period_start, periods
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 
 @dataclass
@@ -23,9 +24,11 @@ class Stickiness:
     grain: Grain
     cumulative: bool
     histogram: list[dict[str, int]] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **freshness_fields(self.as_of),
             "event": self.event.label,
             "grain": self.grain.value,
             "cumulative": self.cumulative,

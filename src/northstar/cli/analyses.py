@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from northstar.cli import analysis_render as show
-from northstar.cli.options import WorkspaceOpt
-from northstar.workspace import Workspace
+from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 
 Start = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")]
 End = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default today).")]
@@ -18,6 +17,7 @@ EVENT_HELP = "An event name, \"name where prop = 'x'\", or $active (any active e
 
 def retention(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     start_event: Annotated[str, typer.Option(help=EVENT_HELP)] = "$active",
     return_event: Annotated[str, typer.Option(help=EVENT_HELP)] = "$active",
     period: Annotated[str, typer.Option(help="day|week|month")] = "week",
@@ -32,16 +32,18 @@ def retention(
 ) -> None:
     """Retention table: cohorts by the period of their start event, and who came back."""
     show.check_format(fmt)
-    result = Workspace(workspace).retention(
+    result = open_workspace(workspace, as_of).retention(
         start_event, return_event, period=period, periods=periods, type=type_, window=window,
         cumulative=cumulative, by=by, start=start, end=end,
     )  # fmt: skip
     show.retention(result, fmt)
+    show.footer(result, fmt)
 
 
 def funnel(
     steps: Annotated[list[str], typer.Argument(help="2 to 20 steps; " + EVENT_HELP)],
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     window: Annotated[str, typer.Option(help="Conversion window, e.g. 14d, 2h, 30m.")] = "14d",
     mode: Annotated[str, typer.Option(help="ordered|strict|unordered")] = "ordered",
     exclude: Annotated[
@@ -55,14 +57,16 @@ def funnel(
 ) -> None:
     """Funnel: users through ordered steps within a conversion window."""
     show.check_format(fmt)
-    result = Workspace(workspace).funnel(
+    result = open_workspace(workspace, as_of).funnel(
         steps, window=window, mode=mode, exclude=exclude or [], by=by, start=start, end=end
     )
     show.funnel(result, fmt)
+    show.footer(result, fmt)
 
 
 def lifecycle(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     event: Annotated[str, typer.Option(help=EVENT_HELP)] = "$active",
     grain: Annotated[str, typer.Option(help="day|week|month")] = "week",
     start: Start = None,
@@ -71,12 +75,14 @@ def lifecycle(
 ) -> None:
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
     show.check_format(fmt)
-    result = Workspace(workspace).lifecycle(event, grain=grain, start=start, end=end)
+    result = open_workspace(workspace, as_of).lifecycle(event, grain=grain, start=start, end=end)
     show.lifecycle(result, fmt)
+    show.footer(result, fmt)
 
 
 def stickiness(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     event: Annotated[str, typer.Option(help=EVENT_HELP)] = "$active",
     grain: Annotated[str, typer.Option(help="day|week|month")] = "day",
     cumulative: Annotated[bool, typer.Option(help="Users active in k or more periods.")] = False,
@@ -86,21 +92,25 @@ def stickiness(
 ) -> None:
     """Stickiness: users by the number of periods in which they were active."""
     show.check_format(fmt)
-    result = Workspace(workspace).stickiness(
+    result = open_workspace(workspace, as_of).stickiness(
         event, grain=grain, cumulative=cumulative, start=start, end=end
     )
     show.stickiness(result, fmt)
+    show.footer(result, fmt)
 
 
 def features(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     start: Start = None,
     end: End = None,
     fmt: Format = "table",
 ) -> None:
     """Feature adoption report for the features declared in features.yaml."""
     show.check_format(fmt)
-    show.features(Workspace(workspace).feature_report(start=start, end=end), fmt)
+    report = open_workspace(workspace, as_of).feature_report(start=start, end=end)
+    show.features(report, fmt)
+    show.footer(report, fmt)
 
 
 def register(app: typer.Typer) -> None:

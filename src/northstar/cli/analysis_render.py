@@ -15,7 +15,7 @@ from northstar.analyses.funnel import FunnelResult, Step
 from northstar.analyses.lifecycle import Lifecycle
 from northstar.analyses.retention import RetentionTable
 from northstar.analyses.stickiness import Stickiness
-from northstar.cli.render import console
+from northstar.cli.render import console, freshness
 from northstar.errors import QueryArgumentError
 
 FORMATS = ("table", "json", "csv")
@@ -40,6 +40,12 @@ def emit(result: Analysis, fmt: str) -> bool:
         sys.stdout.write(result.frame().to_csv(index=False))
         return True
     return False
+
+
+def footer(result: object, fmt: str) -> None:
+    """The as-of line after a table (on stderr after CSV; JSON carries it inside)."""
+    if fmt != "json":
+        freshness(getattr(result, "as_of", None), err=fmt == "csv")
 
 
 def _heat(pct: float) -> str:

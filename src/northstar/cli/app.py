@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from northstar.cli import analyses, cohorts, feedback, goals, render, serve
-from northstar.cli.options import WorkspaceOpt
+from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
 from northstar.settings import SETTINGS_FILE
@@ -128,6 +128,7 @@ FORMATS = ("table", "json", "csv")
 def query(
     metrics: Annotated[list[str], typer.Argument(help="Metric ids, e.g. dau mrr.")],
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "day",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
@@ -143,7 +144,7 @@ def query(
     """Metric values by period, with breakdowns, filters and comparisons."""
     if fmt not in FORMATS:
         raise QueryArgumentError(f"unknown format {fmt!r}; use table, json or csv")
-    ws = Workspace(workspace)
+    ws = open_workspace(workspace, as_of)
     result = ws.run_query(
         metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare,
         use_cache=not no_cache, explain=explain,

@@ -13,13 +13,12 @@ from rich import box
 from rich.table import Table
 
 from northstar.cli.analysis_render import check_format
-from northstar.cli.options import WorkspaceOpt
+from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.cli.render import console
 from northstar.metrics.cohorts import RevenueCohorts
 from northstar.metrics.format import format_value
 from northstar.metrics.periods import Grain
 from northstar.metrics.spec import Unit
-from northstar.workspace import Workspace
 
 Start = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")]
 End = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default today).")]
@@ -28,6 +27,7 @@ Format = Annotated[str, typer.Option("--format", help="table|json|csv")]
 
 def ltv_cohorts(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     grain: Annotated[str, typer.Option(help="week|month|quarter|year")] = "month",
     start: Start = None,
     end: End = None,
@@ -35,7 +35,7 @@ def ltv_cohorts(
 ) -> None:
     """Cumulative revenue per customer by acquisition cohort (observed LTV)."""
     check_format(fmt)
-    result = Workspace(workspace).ltv_cohorts(grain=grain, start=start, end=end)
+    result = open_workspace(workspace, as_of).ltv_cohorts(grain=grain, start=start, end=end)
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     elif fmt == "csv":

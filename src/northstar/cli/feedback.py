@@ -13,16 +13,16 @@ from rich.text import Text
 
 from northstar.cli.analysis_render import check_format
 from northstar.cli.cohorts import End, Format, Start, write_csv
-from northstar.cli.options import WorkspaceOpt
+from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.cli.render import console
 from northstar.metrics.feedback import Feedback
-from northstar.workspace import Workspace
 
 _GROUP_STYLE = {"promoter": "green", "passive": "yellow", "detractor": "red"}
 
 
 def feedback(
     workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
     kind: Annotated[str, typer.Option(help="nps|csat|ces|uss|team")] = "nps",
     group: Annotated[str | None, typer.Option(help="promoter|passive|detractor")] = None,
     start: Start = None,
@@ -35,7 +35,7 @@ def feedback(
 ) -> None:
     """Survey comments, newest first, with score and promoter/passive/detractor group."""
     check_format(fmt)
-    result = Workspace(workspace).feedback(
+    result = open_workspace(workspace, as_of).feedback(
         kind, group=group, start=start, end=end, where=where, limit=limit
     )
     if fmt == "json":

@@ -4,14 +4,12 @@ methods of :class:`northstar.Workspace`."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 
 import typer
 
 from northstar.cli import render_goals as show
-from northstar.cli.options import WorkspaceOpt
-from northstar.metrics.periods import parse_date
+from northstar.cli.options import AsOfOpt, WorkspaceOpt, as_of_day
 from northstar.workspace import Workspace
 
 objectives_app = typer.Typer(help="Business objectives the KPIs serve (balanced scorecard).")
@@ -19,13 +17,7 @@ goals_app = typer.Typer(help="SMART targets on metrics: add, track, revise, sugg
 
 PERSPECTIVE_HELP = "financial | customer | internal_process | learning_growth"
 DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD.")]
-AsOfOpt = Annotated[
-    str | None, typer.Option(help="Judge as of this day (default: goals.as_of, else today).")
-]
-
-
-def _day(value: str | None) -> date | None:
-    return parse_date(value, "--as-of")
+_day = as_of_day
 
 
 @objectives_app.command("add")

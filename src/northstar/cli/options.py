@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from northstar.workspace import ENV_VAR
+from northstar.metrics.periods import parse_date
+from northstar.workspace import ENV_VAR, Workspace
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -15,3 +17,21 @@ WorkspaceOpt = Annotated[
         "--workspace", "-w", envvar=ENV_VAR, help="Workspace folder (default: current folder)."
     ),
 ]
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Judge as of this day, YYYY-MM-DD (default: the workspace's as-of, the day "
+        "after its last day of data).",
+    ),
+]
+
+
+def as_of_day(value: str | None) -> date | None:
+    return parse_date(value, "as-of date")
+
+
+def open_workspace(path: Path | None, as_of: str | None = None) -> Workspace:
+    """The workspace of a command, judged as of ``--as-of`` when given."""
+    return Workspace(path, as_of=as_of_day(as_of))

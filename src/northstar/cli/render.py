@@ -20,6 +20,7 @@ from northstar.metrics.headline import KpiSummary
 from northstar.metrics.query import QueryResult
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction, MetricSpec, Rollup
+from northstar.store.freshness import AsOf
 from northstar.workspace import TableInfo
 
 console = Console()
@@ -120,6 +121,7 @@ def query_result(result: QueryResult, registry: Registry, fmt: str, currency: st
         return
     if fmt == "csv":
         sys.stdout.write(output.to_csv(result))
+        freshness(result.as_of, err=True)
         return
     req = result.request
     frame = result.frame
@@ -157,7 +159,17 @@ def query_result(result: QueryResult, registry: Registry, fmt: str, currency: st
         table.add_row(*cells)
     console.print(table)
     if incomplete:
-        console.print("* period not complete yet", style="dim")
+        console.print("* period not complete yet · – no data", style="dim")
+    freshness(result.as_of)
+
+
+def freshness(as_of: AsOf | None, *, err: bool = False) -> None:
+    """The as-of line under every table ('as of … · data through … · last event …'),
+    in red when the data is stale."""
+    if as_of is None:
+        return
+    style = "yellow" if as_of.stale else "dim"
+    (err_console if err else console).print(as_of.describe(), style=style, highlight=False)
 
 
 def explain(result: QueryResult, registry: Registry) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich import box
 from rich.table import Table
 
-from northstar.cli.render import console, err_console
+from northstar.cli.render import console, err_console, freshness
 from northstar.goals import GoalBook, GoalProgress, Objective, Scorecard, SmartCheck, Status
 from northstar.goals.model import PERSPECTIVE_TITLES, Goal
 from northstar.goals.scorecard import (
@@ -301,6 +301,7 @@ def scorecard(card: Scorecard) -> None:
         f"[bold]{card.product}[/] — balanced scorecard as of {card.as_of}"
         + (f" ({counts})" if counts else "")
     )
+    freshness(card.freshness)
     table = _table(None)
     shown = [p for p in card.perspectives if p.objectives]
     for k, p in enumerate(shown):

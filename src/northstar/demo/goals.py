@@ -2,9 +2,9 @@
 July, one quarter goal that has already ended, and one target revised along the way.
 
 Targets that depend on the product's size are changes from the baseline (+60 % MRR), so
-they read sensibly for any ``--users``; rates, prices and scores are absolute. The
-workspace judges goals as of the day after the data ends (``goals.as_of``), so the
-scorecard of this frozen year does not age.
+they read sensibly for any ``--users``; rates, prices and scores are absolute. Like
+any workspace, the demo is judged as of the day after its data ends (its freshness
+watermark), so the scorecard of this frozen year does not age.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from northstar.goals.model import (
 from northstar.goals.store import GOALS_FILE, save_book
 from northstar.goals.targets import Target, TargetKind
 from northstar.metrics.spec import Perspective
-from northstar.settings import SETTINGS_FILE, dump_settings
 from northstar.workspace import Workspace
 
 PM = "Ana Ruiz"  # head of product
@@ -114,9 +113,6 @@ def demo_goal_book(data_end: date) -> GoalBook:
 
 
 def install_demo_goals(ws: Workspace, data_end: date) -> None:
-    """Write the demo's ``goals.yaml`` and judge goals as of the day after the data."""
+    """Write the demo's ``goals.yaml``. Nothing pins the as-of: like any workspace, the
+    demo is judged as of the day after its data ends (``docs/freshness.md``)."""
     save_book(ws.path / GOALS_FILE, demo_goal_book(data_end))
-    settings = ws.settings.model_copy(deep=True)
-    settings.goals.as_of = data_end + timedelta(days=1)
-    (ws.path / SETTINGS_FILE).write_text(dump_settings(settings), encoding="utf-8")
-    ws.settings = settings

@@ -17,6 +17,7 @@ from northstar.goals.model import PERSPECTIVE_TITLES, GoalBook, Objective
 from northstar.goals.tracking import GoalProgress, Status
 from northstar.metrics.format import format_value
 from northstar.metrics.spec import Perspective, Unit
+from northstar.store.freshness import AsOf, freshness_fields
 
 SPARK_PERIODS = 12
 _BARS = "▁▂▃▄▅▆▇█"
@@ -49,6 +50,7 @@ class Scorecard:
     perspectives: tuple[PerspectiveCard, ...]
     unaligned: tuple[GoalProgress, ...]  # goals that serve no objective
     warnings: tuple[str, ...]
+    freshness: AsOf | None = None  # how fresh the data behind it is
 
     def goals(self) -> list[GoalProgress]:
         """Every evaluated goal once."""
@@ -86,6 +88,7 @@ def build_scorecard(
     as_of: date,
     currency: str,
     max_kpis: int,
+    freshness: AsOf | None = None,
 ) -> Scorecard:
     """Group evaluated goals by perspective and objective, with focus warnings."""
     warnings: list[str] = []
@@ -113,7 +116,7 @@ def build_scorecard(
             f"{len(unaligned)} goal(s) serve no objective: "
             + ", ".join(g.goal.id for g in unaligned)
         )
-    return Scorecard(product, as_of, currency, tuple(cards), unaligned, tuple(warnings))
+    return Scorecard(product, as_of, currency, tuple(cards), unaligned, tuple(warnings), freshness)
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -203,6 +206,7 @@ def kpi_row(p: GoalProgress, currency: str) -> dict[str, Any]:
 def to_dict(card: Scorecard) -> dict[str, Any]:
     """The whole scorecard as plain data (``northstar scorecard --format json``)."""
     return {
+        **freshness_fields(card.freshness),
         "product": card.product,
         "as_of": card.as_of.isoformat(),
         "statuses": card.status_counts(),
@@ -237,9 +241,17 @@ def p_hit_text(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value * 100:.0f} %"
 
 
+def as_of_line(card: Scorecard) -> str:
+    """'As of 2026-11-01 · data through 2026-10-31 · last event 37 days ago'."""
+    if card.freshness is None:
+        return f"As of {card.as_of}"
+    text = card.freshness.describe()
+    return text[0].upper() + text[1:]
+
+
 def to_markdown(card: Scorecard) -> str:
     """The scorecard as Markdown (for reports, wikis, pull requests)."""
-    lines = [f"# {card.product} — balanced scorecard", "", f"As of {card.as_of}."]
+    lines = [f"# {card.product} — balanced scorecard", "", f"{as_of_line(card)}."]
     counts = card.status_counts()
     if counts:
         lines += ["", " · ".join(f"{n} {s}" for s, n in counts.items())]

@@ -14,12 +14,13 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from pydantic import ValidationError
 
+from northstar import clock
 from northstar.errors import GoalError, NorthstarError
 from northstar.goals.history import Fetch, complete_series, history_start, period_offset
 from northstar.goals.model import (
@@ -66,6 +67,7 @@ from northstar.metrics.spec import (
     Unit,
 )
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf
 
 USER_ENV = "NORTHSTAR_USER"
 
@@ -77,6 +79,7 @@ class GoalContext:
     settings: Settings
     fetch: Fetch
     as_of: date  # the day goals are judged on
+    freshness: AsOf | None = None  # the workspace's as-of and how fresh its data is
 
     @property
     def week_start(self) -> str:
@@ -388,7 +391,7 @@ def objective_status(ctx: GoalContext, objective_id: str) -> ObjectiveCard:
     card = build_scorecard(
         GoalBook(objectives=[objective], goals=goals), evaluate(ctx, goals),
         product=ctx.settings.name, as_of=ctx.as_of, currency=ctx.settings.currency,
-        max_kpis=ctx.settings.goals.max_kpis_per_objective,
+        max_kpis=ctx.settings.goals.max_kpis_per_objective, freshness=ctx.freshness,
     )  # fmt: skip
     return next(o for p in card.perspectives for o in p.objectives)
 
@@ -404,6 +407,7 @@ def scorecard(ctx: GoalContext) -> Scorecard:
     return build_scorecard(
         book, progress, product=ctx.settings.name, as_of=ctx.as_of,
         currency=ctx.settings.currency, max_kpis=ctx.settings.goals.max_kpis_per_objective,
+        freshness=ctx.freshness,
     )  # fmt: skip
 
 
@@ -534,7 +538,7 @@ def template(
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def first_problem(exc: Exception) -> str:

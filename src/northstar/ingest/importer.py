@@ -18,7 +18,6 @@ import uuid as uuidlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 
+from northstar import clock
 from northstar.errors import ImportFileError
 from northstar.ingest.identity import MERGE_EVENTS, rebuild_person_map
 from northstar.ingest.readers import LINE, RawFile, Rejected, read_file
@@ -265,7 +265,7 @@ def _load(
 def _log_start(store: Store, summary: ImportSummary) -> None:
     store.execute(
         "INSERT INTO _imports (import_id, table_name, files, started_at) VALUES (?, ?, ?, ?)",
-        [summary.import_id, summary.table, summary.files, datetime.now(UTC)],
+        [summary.import_id, summary.table, summary.files, clock.now()],
     )
 
 
@@ -274,7 +274,7 @@ def _log_finish(store: Store, summary: ImportSummary) -> None:
     store.execute(
         "UPDATE _imports SET finished_at = ?, imported = ?, duplicates = ?, rejected = ? "
         "WHERE import_id = ?",
-        [datetime.now(UTC), summary.imported + summary.updated, summary.duplicates,
+        [clock.now(), summary.imported + summary.updated, summary.duplicates,
          summary.rejected, summary.import_id],
     )  # fmt: skip
     if summary.imported or summary.updated:
@@ -371,7 +371,7 @@ def _reason_kind(reason: str) -> str:
 def _quarantine(store: Store, import_id: str, table: str, file: str, rows: list[Rejected]) -> None:
     if not rows:
         return
-    now = datetime.now(UTC)
+    now = clock.now()
     data = pa.table(
         {
             "import_id": [import_id] * len(rows),

@@ -28,6 +28,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from northstar import clock
 from northstar.ingest.importer import append_valid
 from northstar.ingest.tracking import clip
 from northstar.store.connection import Store
@@ -242,7 +243,7 @@ _EVENTS_SQL = (
 def _load_rejected(store: Store, import_id: str) -> int:
     row = store.execute(
         "INSERT INTO _rejected_rows SELECT ?, 'events', n.file, n.line, n.raw, n.reason, "
-        "coalesce(make_timestamptz(n.ts), now()) FROM ("
+        "coalesce(make_timestamptz(n.ts), ?) FROM ("
         "  SELECT file, line, raw, reason, ts FROM _ns_log WHERE k = 'r'"
         "  UNION ALL"  # only a log edited by hand can hold these
         "  SELECT 'ingestion log', NULL, CAST(to_json(l) AS VARCHAR), "
@@ -250,7 +251,7 @@ def _load_rejected(store: Store, import_id: str) -> int:
         f"  WHERE k = 'e' AND NOT ({_COMPLETE})"
         ") AS n WHERE NOT EXISTS (SELECT 1 FROM _rejected_rows r WHERE r.file = n.file "
         "AND r.line IS NOT DISTINCT FROM n.line AND r.raw = n.raw AND r.reason = n.reason)",
-        [import_id],
+        [import_id, clock.now()],
     ).fetchone()
     return int(row[0]) if row else 0
 

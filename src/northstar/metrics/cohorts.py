@@ -35,6 +35,7 @@ from northstar.metrics.periods import (
     shift_periods,
 )
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 COHORT_GRAINS = (Grain.week, Grain.month, Grain.quarter, Grain.year)
 MAX_PERIODS = 400  # columns k = 0 .. 399 at most
@@ -64,9 +65,11 @@ class RevenueCohorts:
     last: date  # last day of acquisition included
     today: date  # revenue is observed up to this day (inclusive)
     cohorts: list[RevenueCohort] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **freshness_fields(self.as_of),
             "grain": self.grain.value,
             "currency": self.currency,
             "from": self.first.isoformat(),

@@ -27,6 +27,7 @@ from northstar.metrics.catalog.satisfaction import DETRACTOR_MAX, PROMOTER_MIN
 from northstar.metrics.context import Context
 from northstar.metrics.periods import Grain, Window, parse_date
 from northstar.settings import Settings
+from northstar.store.freshness import AsOf, freshness_fields
 
 KINDS = ("nps", "csat", "ces", "uss", "team")
 MAX_LIMIT = 10_000
@@ -72,9 +73,11 @@ class Feedback:
     total: int  # matching comments before the limit
     groups: dict[str, int]  # comments per group in the range (before the group filter)
     comments: list[Comment] = field(default_factory=list)
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **freshness_fields(self.as_of),
             "kind": self.kind,
             "group": self.group.value if self.group else None,
             "from": self.first.isoformat() if self.first else None,

@@ -2,7 +2,9 @@
 
 JSON, one object per metric (a list of them when several metrics are asked)::
 
-    {"metric": "mau", "grain": "month", "unit": "count", "from": "2026-01-01",
+    {"as_of": "2026-04-01", "data_through": "2026-03-31", "last_event": "...",
+     "last_loaded": "...", "stale": false, "pinned_by": null, "freshness": "as of ...",
+     "metric": "mau", "grain": "month", "unit": "count", "from": "2026-01-01",
      "to": "2026-03-31", "by": ["plan"],
      "rows": [{"period": "2026-01-01", "plan": "pro", "value": 1234.0, "complete": true}]}
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from northstar.metrics.query import QueryResult, as_records
 from northstar.metrics.registry import Registry
+from northstar.store.freshness import freshness_fields
 
 _ROW_TAIL = ("value", "complete", "previous", "change", "change_pct")
 
@@ -33,6 +36,7 @@ def to_objects(result: QueryResult, registry: Registry) -> list[dict[str, Any]]:
         order = ["period", *req.by, *[c for c in _ROW_TAIL if c in frame.columns]]
         out.append(
             {
+                **freshness_fields(result.as_of),
                 "metric": metric,
                 "grain": result.window.grain.value,
                 "unit": registry.get(metric).unit.value,

@@ -6,12 +6,12 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
 from dateutil.relativedelta import relativedelta
 
+from northstar import clock
 from northstar.errors import QueryArgumentError
 
 
@@ -120,7 +120,7 @@ def periods(first: date, last: date, grain: Grain, week_start: str = "monday") -
 
 
 def today_in(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
+    return clock.today(timezone)
 
 
 @dataclass(frozen=True)

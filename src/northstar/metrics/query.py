@@ -38,6 +38,7 @@ from northstar.metrics.spec import MetricSpec
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import Settings
 from northstar.store.connection import Store
+from northstar.store.freshness import AsOf
 
 COMPARES = ("previous", "year")
 CACHE_VERSION = 1
@@ -93,6 +94,7 @@ class QueryResult:
     frame: pd.DataFrame
     sql: list[tuple[str, str]] = field(default_factory=list)
     cached: bool = False
+    as_of: AsOf | None = None  # the workspace's as-of and freshness
 
 
 def compare_period(period: date, window: Window, how: str) -> date:
@@ -116,7 +118,7 @@ def run_query(
     registry: Registry,
     request: QueryRequest,
     *,
-    today: date,
+    as_of: AsOf,
     explain: bool = False,
     sql_cache: SqlCache | None = None,
     data_version: int = 0,
@@ -124,9 +126,9 @@ def run_query(
     window = resolve_window(
         request.grain,
         request.start,
-        request.end,
+        request.end or as_of.end,
         week_start=settings.week_start.value,
-        today=today,
+        today=as_of.today,
     )
     specs = [registry.get(m) for m in request.metrics]
     engine = Engine(
@@ -137,23 +139,50 @@ def run_query(
     wide = compare_window(window, request.compare) if request.compare else window
     for spec in specs:
         df = engine.series(spec, wide, request.by, request.where)
+        coverage = as_of.coverage(spec.sources)
+        df["value"] = df["value"].where(covered(df["period"], wide, coverage))
         if request.compare:
-            df = _with_comparison(df, window, request)
+            df = _with_comparison(df, window, request, coverage)
         df.insert(0, "metric", spec.id)
+        df["complete"] = [is_final(window, spec, p, coverage) for p in df["period"]]
         frames.append(df)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    settle = {spec.id: spec for spec in specs}
-    frame["complete"] = [
-        is_final(window, settle[m], p)
-        for m, p in zip(frame["metric"], frame["period"], strict=True)
-    ]
-    return QueryResult(request, window, frame, sql=engine.sql_log)
+    return QueryResult(request, window, frame, sql=engine.sql_log, as_of=as_of)
 
 
-def is_final(window: Window, spec: MetricSpec, period: date) -> bool:
-    """Whether a period's value will not change: it has ended (and, for a cohort metric,
-    its cohort has had the time to settle)."""
+Coverage = tuple[date | None, date | None]
+
+
+def covered(periods: pd.Series, window: Window, coverage: Coverage) -> pd.Series:
+    """Whether each period has data at all: it overlaps the days the metric's sources
+    cover (``AsOf.coverage``). A period with none has no value (null), not zero."""
+    first, last = coverage
+    if last is None:
+        return pd.Series(False, index=periods.index)
+    ends = periods.map(lambda p: period_last_day(p, window.grain))
+    inside = periods <= last
+    if first is not None:
+        inside &= ends >= first
+    return inside
+
+
+def fully_covered(period: date, grain: Grain, coverage: Coverage) -> bool:
+    """Whether the data covers the whole period (not only part of it)."""
+    first, last = coverage
+    if last is None or period_last_day(period, grain) > last:
+        return False
+    return first is None or period >= first
+
+
+def is_final(
+    window: Window, spec: MetricSpec, period: date, coverage: Coverage = (None, None)
+) -> bool:
+    """Whether a period's value will not change: it has ended, its data reaches its last
+    day (and, for a cohort metric, its cohort has had the time to settle)."""
     if not window.is_complete(period):
+        return False
+    last = coverage[1]
+    if last is not None and period_last_day(period, window.grain) > last:
         return False
     if not spec.settle_periods and not spec.settle_days:
         return True
@@ -161,10 +190,15 @@ def is_final(window: Window, spec: MetricSpec, period: date) -> bool:
     return last + timedelta(days=spec.settle_days) < window.today
 
 
-def _with_comparison(df: pd.DataFrame, window: Window, request: QueryRequest) -> pd.DataFrame:
+def _with_comparison(
+    df: pd.DataFrame, window: Window, request: QueryRequest, coverage: Coverage
+) -> pd.DataFrame:
+    """Each period against the same period before; a period the data covers only in part
+    (or not at all) has no comparison: its change is null, never a made-up percentage."""
     assert request.compare is not None
     keys = ["period", *request.by]
-    lookup = df.set_index(keys)["value"]
+    whole = df["period"].map(lambda p: fully_covered(p, window.grain, coverage))
+    lookup = df.assign(value=df["value"].where(whole)).set_index(keys)["value"]
     current = df[df["period"] >= window.start].copy()
     earlier = [compare_period(p, window, request.compare) for p in current["period"]]
     index = (

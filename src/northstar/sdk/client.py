@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
+from northstar import clock
 from northstar._version import __version__
 
 log = logging.getLogger("northstar.sdk")
@@ -55,7 +56,7 @@ ErrorHandler = Callable[[DeliveryError], None]
 
 
 def _iso(value: datetime | None) -> str:
-    value = value or datetime.now(UTC)
+    value = value or clock.now()
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()

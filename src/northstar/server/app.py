@@ -17,13 +17,13 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from northstar import clock
 from northstar._version import __version__
 from northstar.errors import ServerError
 from northstar.ingest.live_log import LOG_DIR, SERVER_FILE
@@ -84,7 +84,7 @@ def create_app(
             info.write_text(
                 json.dumps(
                     {"pid": os.getpid(), "url": listening.url, "host": listening.host,
-                     "port": listening.port, "started_at": datetime.now(UTC).isoformat()}
+                     "port": listening.port, "started_at": clock.now().isoformat()}
                 ),
                 encoding="utf-8",
             )  # fmt: skip

@@ -13,9 +13,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from northstar import clock
 from northstar.errors import StoreBusyError
 from northstar.ingest.live_log import LoadResult, load_segments
 from northstar.server.auth import KeyCache
@@ -135,7 +136,7 @@ class Flusher(threading.Thread):
             state.loaded_users += total.users
             state.quarantined += total.rejected
             if segments:
-                state.last_flush_at = datetime.now(UTC)
+                state.last_flush_at = clock.now()
             state.last_error = None
         except StoreBusyError:
             self.state.busy_rounds += 1

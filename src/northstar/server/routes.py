@@ -14,12 +14,13 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from northstar import clock
 from northstar.ingest.tracking import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
@@ -97,7 +98,7 @@ Parse = Callable[[Any, Batch], Outcome | str]
 async def _ingest(request: Request, parse: Parse) -> Response:
     state = _state(request)
     state.requests += 1
-    received = datetime.now(UTC)
+    received = clock.now()
     token = header_token(request.headers.get("authorization"))
     grant = None
     if token is not None:

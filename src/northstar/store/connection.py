@@ -13,6 +13,7 @@ import duckdb
 import ibis
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
+from northstar import clock
 from northstar.errors import StoreBusyError, WorkspaceError
 from northstar.store.migrations import LATEST_VERSION, MIGRATIONS
 
@@ -127,8 +128,8 @@ class Store:
             for migration in pending:
                 migration.apply(self.con)
                 self.con.execute(
-                    "INSERT INTO _schema_migrations VALUES (?, ?, now())",
-                    [migration.version, migration.description],
+                    "INSERT INTO _schema_migrations VALUES (?, ?, ?)",
+                    [migration.version, migration.description, clock.now()],
                 )
 
     # -- access -----------------------------------------------------------------

@@ -12,8 +12,9 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from northstar import clock
 from northstar.errors import ApiKeyError
 from northstar.store.connection import Store
 
@@ -75,7 +76,7 @@ def create_key(store: Store, kind: str, source: str | None = None) -> tuple[ApiK
         kind=kind,
         source=source,
         prefix=token[:_PREFIX_CHARS],
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         revoked_at=None,
     )
     store.execute(
@@ -107,7 +108,7 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
     key = ApiKey(*rows[0])
     if key.revoked_at is not None:
         return key
-    now = datetime.now(UTC)
+    now = clock.now()
     store.execute("UPDATE _api_keys SET revoked_at = ? WHERE key_id = ?", [now, key.key_id])
     return ApiKey(key.key_id, key.kind, key.source, key.prefix, key.created_at, now)
 

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from northstar import clock
 from northstar.store.connection import Store
 
 
@@ -20,7 +21,7 @@ class StoreFigures:
 
 def store_figures(store: Store, timezone: str, *, now: datetime | None = None) -> StoreFigures:
     zone = ZoneInfo(timezone)
-    local = (now or datetime.now(zone)).astimezone(zone)
+    local = (now or clock.now(zone)).astimezone(zone)
     midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
     tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
     row = store.execute(

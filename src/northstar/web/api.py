@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from northstar.errors import QueryArgumentError
 from northstar.goals.scorecard import kpi_row, to_dict
 from northstar.metrics import output
+from northstar.store.freshness import freshness_headers
 from northstar.web.runtime import call, read_grant, workspace
 
 router = APIRouter(prefix="/api/v1", tags=["read API"], dependencies=[Depends(read_grant)])
@@ -69,7 +70,8 @@ def query(
         name = f"{'-'.join(ids)}-{grain}.csv"
         return Response(
             output.to_csv(result), media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}"',
+                     **freshness_headers(result.as_of)},
         )  # fmt: skip
     return output.to_objects(result, ws.registry())
 

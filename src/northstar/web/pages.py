@@ -24,6 +24,7 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
     base = {
         "product": ws.settings.name, "nav": name.split(".")[0],
         "signed_in": ws.settings.server.pages is PageAccess.key,
+        "freshness": call(request, ws.as_of),
     }  # fmt: skip
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from northstar import clock
 from northstar.goals.scorecard import (
     Scorecard,
     compact_target,
@@ -436,10 +437,8 @@ def _fresh(value: Any, now: Any) -> str:
 
 def tables_view(tables: Sequence[Any], timezone: str) -> list[dict[str, Any]]:
     """Tables with row counts and how fresh their newest row is."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    now = datetime.now(ZoneInfo(timezone))
+    now = clock.now(timezone)
     return [
         {
             "name": t.name,

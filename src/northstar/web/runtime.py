@@ -8,6 +8,7 @@ while it holds the lock.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from northstar.errors import AccessError, SignInRequired
+from northstar.metrics.periods import parse_date
 from northstar.server.auth import header_token
 from northstar.settings import PageAccess
 from northstar.store.keys import KeyGrant
@@ -29,8 +31,15 @@ _fallback_lock = threading.Lock()  # an app served without its lifespan (never i
 
 
 def workspace(request: Request) -> Workspace:
+    """The server's workspace, judged as of the request's ``as_of`` when it has one (every
+    page and API route: one as-of for the whole request)."""
     ws: Workspace = request.app.state.northstar_ws
-    return ws
+    text = request.query_params.get("as_of", "").strip()
+    if not text:
+        return ws
+    pinned = copy.copy(ws)
+    pinned.pinned_as_of = parse_date(text, "as-of date")
+    return pinned
 
 
 def store_lock(request: Request) -> threading.Lock:
