@@ -106,7 +106,11 @@ VISITS = (
 def test_visitors_are_merged_persons_with_a_page_view(ws: Workspace, tmp_path: Path) -> None:
     _load(ws, tmp_path, "users", "user_id,created_at,channel\nu1,2026-02-02T10:00:00Z,ads\n")
     _load(ws, tmp_path, "events", VISITS)
-    # Jan {a4} = 1; Feb {u1 (= a1), a2} = 2; March has no page views.
+    # Jan {a4} = 1; Feb {u1 (= a1), a2} = 2; the data ends on Feb 6: March and April have
+    # no data (null), not 0 ...
+    assert _series(ws, "visitors") == {JAN: 1.0, FEB: 2.0, MAR: None, APR: None}
+    # ... until data shows March and April quiet (no page views): then they are real zeros.
+    _load(ws, tmp_path, "events", "event,distinct_id,timestamp\nclicked,u3,2026-04-30T10:00:00Z\n")
     assert _series(ws, "visitors") == {JAN: 1.0, FEB: 2.0, MAR: 0.0, APR: 0.0}
     # u1 carries channel ads; the anonymous a2 has none.
     _close(_series(ws, "visitors", by="channel"), {(FEB, "ads"): 1, (FEB, "(none)"): 1})

@@ -21,9 +21,13 @@ LOG = [
     ("open", "u1", "2026-03-02T10:00:00Z"),
     ("$pageleave", "u1", "2026-03-03T10:00:00Z"),  # passive: u1 is not active on Mar 3
     ("open", "u2", "2026-03-05T10:00:00Z"),
+    # The data spans Jan 1 to May 31 (passive page-leaves): quiet days inside are real
+    # zeros; days outside have no data (null).
+    ("$pageleave", "zz", "2026-01-01T12:00:00Z"),
+    ("$pageleave", "zz", "2026-05-31T12:00:00Z"),
 ]
 PROPS = ['{"$os": "Android"}', '{"$os": "iOS"}', "{}", '{"$anon_distinct_id": "a1"}',
-         '{"$os": "Android"}', '{"$os": "iOS"}', "{}", '{"$os": "iOS"}']  # fmt: skip
+         '{"$os": "Android"}', '{"$os": "iOS"}', "{}", '{"$os": "iOS"}', "{}", "{}"]  # fmt: skip
 
 
 def make(tmp_path: Path, **settings: object) -> Workspace:
@@ -94,6 +98,9 @@ def test_week_start_setting(tmp_path: Path) -> None:
 def test_days_are_cut_in_the_workspace_time_zone(ws: Workspace) -> None:
     # 23:30 UTC on Mar 1 is 00:30 on Mar 2 in Paris
     events(ws, [("open", "x", "2026-03-01T23:30:00Z")])
+    # ... so the data starts on Mar 2: Mar 1 has no data (null), not 0
+    assert values(ws, "dau", "day", "2026-03-01", "2026-03-02") == [None, 1]
+    events(ws, [("$pageleave", "zz", "2026-02-28T12:00:00Z")])  # now it starts on Feb 28
     assert values(ws, "dau", "day", "2026-03-01", "2026-03-02") == [0, 1]
 
 
@@ -137,7 +144,8 @@ def test_local_days_around_daylight_saving_switches(ws: Workspace) -> None:
     # Oct 25 (clocks went back at 01:00Z); 2026-03-28T23:30Z is 00:30 CET on Mar 29.
     events(ws, [("open", "a", "2026-10-24T22:30:00Z"), ("open", "b", "2026-10-25T22:30:00Z"),
                 ("open", "c", "2026-03-28T23:30:00Z")])  # fmt: skip
-    assert values(ws, "dau", "day", "2026-10-24", "2026-10-26") == [0, 2, 0]
-    assert values(ws, "dau", "day", "2026-03-28", "2026-03-29") == [0, 1]
+    # The data spans Mar 29 to Oct 25 (Paris): Oct 24 is a real 0, Oct 26 and Mar 28 have none.
+    assert values(ws, "dau", "day", "2026-10-24", "2026-10-26") == [0, 2, None]
+    assert values(ws, "dau", "day", "2026-03-28", "2026-03-29") == [None, 1]
     # far outside the window's precomputed offsets the general path gives the same days
     assert values(ws, "active_users", "year", "2026-01-01", "2026-12-31") == [3]

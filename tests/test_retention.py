@@ -24,8 +24,11 @@ LOG = [
     ("open", "u2", "2026-03-04T12:00:00Z"),
     ("open", "u3", "2026-02-20T12:00:00Z"),
     ("open", "u3", "2026-03-03T12:00:00Z"),
+    # The data runs to May 31 (a passive page-leave): quiet days before it are real zeros,
+    # days after it have no data (null).
+    ("$pageleave", "zz", "2026-05-31T12:00:00Z"),
 ]
-PROPS = ["{}", '{"$anon_distinct_id": "a1"}', "{}", "{}", "{}", "{}", "{}", "{}"]
+PROPS = ["{}", '{"$anon_distinct_id": "a1"}', "{}", "{}", "{}", "{}", "{}", "{}", "{}"]
 
 
 @pytest.fixture
@@ -125,6 +128,7 @@ def test_rolling_24h_windows_count_from_the_first_start_event(tmp_path: Path) ->
             ("open", "s", "2026-03-01T22:00:00Z"),
             ("open", "s", "2026-03-02T10:00:00Z"),
             ("open", "s", "2026-03-03T23:00:00Z"),
+            ("$pageleave", "zz", "2026-03-31T12:00:00Z"),  # the data runs to Mar 31
         ],
     )
     assert table(ws, end="2026-03-01", window="24h") == [("2026-03-01", 1, [1, 0, 1, 0])]

@@ -372,7 +372,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, retention(
                 store.ibis, self.settings, request, start=start, end=end or now.end,
-                today=now.today,
+                today=now.horizon,
             ))  # fmt: skip
 
     def funnel(
@@ -397,7 +397,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, funnel(
                 store.ibis, self.settings, request, start=start, end=end or now.end,
-                today=now.today,
+                today=now.horizon,
             ))  # fmt: skip
 
     def lifecycle(
@@ -415,7 +415,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, lifecycle(
                 store.ibis, self.settings, event, grain=grain, start=start,
-                end=end or now.end, today=now.today,
+                end=end or now.end, today=now.horizon,
             ))  # fmt: skip
 
     def stickiness(
@@ -434,7 +434,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, stickiness(
                 store.ibis, self.settings, event, grain=grain, cumulative=cumulative,
-                start=start, end=end or now.end, today=now.today,
+                start=start, end=end or now.end, today=now.horizon,
             ))  # fmt: skip
 
     def features(self) -> list[Feature]:
@@ -455,7 +455,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, feature_report(
                 store.ibis, self.settings, features, start=start, end=end or now.end,
-                today=now.today,
+                today=now.horizon,
             ))  # fmt: skip
 
     # -- customers: revenue cohorts and survey comments (docs/metrics.md) -------------
@@ -474,7 +474,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, revenue_cohorts(
                 store.ibis, self.settings, grain=grain, start=start, end=end or now.end,
-                today=now.today,
+                today=now.horizon,
             ))  # fmt: skip
 
     def feedback(
@@ -495,7 +495,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, feedback(
                 store.ibis, self.settings, kind=kind, group=group, start=start,
-                end=end or now.end, where=where, limit=limit, today=now.today,
+                end=end or now.end, where=where, limit=limit, today=now.horizon,
             ))  # fmt: skip
 
     # -- goals (see docs/goals.md; the logic is in northstar.goals.service) -----------

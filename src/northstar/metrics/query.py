@@ -136,10 +136,10 @@ def run_query(
         data_version=data_version,
     )  # fmt: skip
     frames = []
+    coverage = as_of.coverage()
     wide = compare_window(window, request.compare) if request.compare else window
     for spec in specs:
         df = engine.series(spec, wide, request.by, request.where)
-        coverage = as_of.coverage(spec.sources)
         df["value"] = df["value"].where(covered(df["period"], wide, coverage))
         if request.compare:
             df = _with_comparison(df, window, request, coverage)

@@ -9,7 +9,6 @@ output says what it is as of and how fresh its data is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,12 +16,11 @@ from zoneinfo import ZoneInfo
 
 from northstar import clock
 from northstar.store.connection import Store
-from northstar.store.schema import TABLES
+from northstar.store.schema import TABLES, Kind
 
-# Tables that describe things rather than record what happened: their row times say
-# nothing about how far the data reaches.
-REFERENCE_TABLES = frozenset({"users", "customers", "fx_rates"})
-FACT_TABLES = tuple(n for n, t in TABLES.items() if t.time_column and n not in REFERENCE_TABLES)
+# Exchange rates are published whether or not anything happened: their dates say nothing
+# about how far the product's data reaches. Every other table's times do.
+FACT_TABLES = tuple(n for n, t in TABLES.items() if t.time_column and n != "fx_rates")
 STALE_AFTER_DAYS = 2  # data whose last day is older than this is shown as stale
 
 
@@ -60,17 +58,21 @@ def watermarks(store: Store, *, now: datetime) -> tuple[Watermark, ...]:
     rejected = dict(
         store.execute("SELECT table_name, count(*) FROM _rejected_rows GROUP BY 1").fetchall()
     )
-    parts = []
+    parts, params = [], []
     for spec in TABLES.values():
         if spec.time_column is None:
             continue
-        # table and column names come from the data model, never from users
-        col = f'"{spec.time_column}"'
+        # table and column names come from the data model, never from users. The data
+        # reaches as far as any of its times (a bug resolved after the last one created).
+        times = [c.name for c in spec.columns if c.kind in (Kind.timestamp, Kind.date)]
+        lasts = ", ".join(f'max("{c}") FILTER (WHERE "{c}" <= ?)' for c in times)
+        last = f"greatest({lasts})" if len(times) > 1 else lasts
         parts.append(
-            f"SELECT '{spec.name}' AS t, count(*), min({col}), "
-            f'max({col}) FILTER (WHERE {col} <= ?) FROM "{spec.name}"'
+            f"SELECT '{spec.name}' AS t, count(*), min(\"{spec.time_column}\"), "
+            f'CAST({last} AS TIMESTAMPTZ) FROM "{spec.name}"'
         )
-    rows = store.execute(" UNION ALL ".join(parts), [now] * len(parts)).fetchall()
+        params += [now] * len(times)
+    rows = store.execute(" UNION ALL ".join(parts), params).fetchall()
     return tuple(
         Watermark(name, int(count), first, last, loaded.get(name), int(rejected.get(name, 0)))
         for name, count, first, last in rows
@@ -110,6 +112,14 @@ class AsOf:
         return min(self.through, self.today - timedelta(days=1))
 
     @property
+    def horizon(self) -> date:
+        """The last day analyses observe: ``today``, or the last day of data when the data
+        ends before it (a retention period after the data's last day is unknown, not 0)."""
+        if self.through is None:
+            return self.today
+        return min(self.today, self.through)
+
+    @property
     def age_days(self) -> int | None:
         """Whole days between the last day of data and the clock's today."""
         if self.through is None:
@@ -125,23 +135,18 @@ class AsOf:
     def mark(self, table: str) -> Watermark | None:
         return next((m for m in self.marks if m.table == table), None)
 
-    def coverage(self, sources: Iterable[str]) -> tuple[date | None, date | None]:
-        """The days a metric of these source tables has data for: from the first row of its
-        fact tables to the workspace's last day of data (or the events' last day, for a
-        metric of events). ``(None, None)`` when its fact tables are empty."""
-        facts = [m for m in (self.mark(s) for s in sources) if m and m.table in FACT_TABLES]
-        if not facts:
-            return None, self.through
-        with_rows = [m for m in facts if m.rows]
-        if not with_rows:
+    @property
+    def first(self) -> date | None:
+        """The first day of data in the workspace (any table but exchange rates)."""
+        days = [d for m in self.marks if m.table in FACT_TABLES and (d := m.first_day(self.zone))]
+        return min(days) if days else None
+
+    def coverage(self) -> tuple[date | None, date | None]:
+        """The days the workspace has data for: its first day of data to its last. A period
+        outside them has no value (null); ``(None, None)``: no data at all."""
+        if self.through is None:
             return None, None
-        first = min(d for m in with_rows if (d := m.first_day(self.zone)) is not None)
-        last = self.through
-        events = self.mark("events")
-        if events is not None and events in with_rows:
-            day = events.last_day(self.zone)
-            last = day if last is None or day is None else min(last, day)
-        return first, last
+        return self.first, self.through
 
     def describe(self) -> str:
         """One line for people: 'as of 2026-11-01 · data through 2026-10-31 · last event
