@@ -189,8 +189,9 @@ def test_cli_json_contract_and_errors(custom: Workspace) -> None:
     assert doc["metric"] == "opens" and doc["grain"] == "month"
     assert doc["rows"] == [
         {"period": "2026-03-01", "value": 4.0, "complete": True},
-        {"period": "2026-04-01", "value": 3.0, "complete": True},
+        {"period": "2026-04-01", "value": 3.0, "complete": False},  # the data ends in April
     ]
+    assert doc["data_through"] < "2026-04-30" and doc["as_of"] > doc["data_through"]
     bad = run_cli("query", "opens", "--where", "event = (", "-w", str(custom.path), cwd=custom.path)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and "filter" in bad.stderr

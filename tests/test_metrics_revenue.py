@@ -11,7 +11,7 @@ import pytest
 
 from northstar.errors import MetricError
 from northstar.workspace import Workspace
-from tests.metric_fixtures import load, load_subs, sub
+from tests.metric_fixtures import events, load, load_subs, sub
 
 TODAY = date(2026, 6, 1)
 
@@ -122,11 +122,15 @@ def test_churn_recognised_at_cancellation(tmp_path: Path) -> None:
     rows = [sub("l", "L", "2026-01-01", "2027-01-01", 1200, interval="year", canceled="2026-02-10")]
     at_end = Workspace.init(tmp_path / "e", timezone="UTC")
     load_subs(at_end, rows)
+    # the data ends with the cancellation on Feb 10: March and April have none (null) ...
+    assert monthly(at_end, "churned_mrr") == [0, 0, None, None]
+    events(at_end, [("$pageleave", "zz", "2026-04-30T12:00:00Z")])  # ... until Apr 30
     assert monthly(at_end, "churned_mrr") == [0, 0, 0, 0]
     at_cancel = Workspace.init(
         tmp_path / "c", timezone="UTC", revenue={"churn_recognition": "cancellation"}
     )
     load_subs(at_cancel, rows)
+    events(at_cancel, [("$pageleave", "zz", "2026-04-30T12:00:00Z")])  # the data runs to Apr 30
     assert monthly(at_cancel, "churned_mrr") == [0, 100, 0, 0]
     assert monthly(at_cancel, "mrr") == [100, 0, 0, 0]
 
@@ -146,13 +150,14 @@ def test_past_due_policy(tmp_path: Path) -> None:
 def test_periods_are_cut_in_the_workspace_time_zone(ws: Workspace) -> None:
     # 2026-01-31T23:30Z is 00:30 on February 1st in Paris: not in January's MRR
     load_subs(ws, [sub("z", "Z", "2026-01-31T23:30:00Z", None, 25)])
-    assert monthly(ws, "mrr", end="2026-02-28") == [0, 25]
-    assert monthly(ws, "new_mrr", end="2026-02-28") == [0, 25]
+    # ... so the data starts in February: January has none (null)
+    assert monthly(ws, "mrr", end="2026-02-28") == [None, 25]
+    assert monthly(ws, "new_mrr", end="2026-02-28") == [None, 25]
 
 
 def test_empty_period_and_missing_fx_rate(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "w", timezone="UTC")
-    assert monthly(ws, "mrr", start="2025-12-01", end="2025-12-31") == [0]
+    assert monthly(ws, "mrr", start="2025-12-01", end="2025-12-31") == [None]  # no data: null
     assert monthly(ws, "customer_churn_rate", start="2025-12-01", end="2025-12-31") == [None]
     load_subs(ws, [sub("x", "X", "2026-01-01", None, 10, currency="CHF")])
     with pytest.raises(MetricError, match="CHF"):

@@ -227,8 +227,12 @@ TICKETS: list[tuple[str, str | None, str, str | None]] = [
 
 def test_support_tickets_counts_tickets_opened_in_the_paris_period(ws: Workspace) -> None:
     add_tickets(ws, TICKETS)
-    # March: t1. April: t2, t3, t4, t5. May: none.
-    assert monthly(ws, "support_tickets") == {MARCH: 1.0, APRIL: 4.0, MAY: 0.0, JUNE: 0.0}
+    # March: t1. April: t2, t3, t4, t5. The data ends with t5 on Apr 29: May and June have
+    # no data (null) ...
+    assert monthly(ws, "support_tickets") == {MARCH: 1.0, APRIL: 4.0, MAY: None, JUNE: None}
+    # ... until a later ticket shows May quiet (a real 0).
+    add_tickets(ws, [("t6", None, "2026-06-02T08:00:00", None)])
+    assert monthly(ws, "support_tickets") == {MARCH: 1.0, APRIL: 4.0, MAY: 0.0, JUNE: 1.0}
 
 
 def test_ticket_resolution_time_is_the_median_over_tickets_resolved_in_the_period(
@@ -287,7 +291,7 @@ SUBSCRIPTIONS: list[tuple[str, str, float, str, str | None, str | None]] = [
 def test_tickets_per_100_customers_divides_by_paying_customers_at_the_period_end(
     tmp_path: Path, ws: Workspace
 ) -> None:
-    add_tickets(ws, TICKETS)
+    add_tickets(ws, [*TICKETS, ("t6", None, "2026-06-02T08:00:00", None)])  # data into June
     add_subscriptions(ws, SUBSCRIPTIONS)
     # End of March in Paris = 2026-03-31T22:00Z: c1, c3 → 2 customers; 1 ticket → 50.
     # End of April = 2026-04-30T22:00Z: c1, c4, c7 (cancelled, paid until 10 May) → 3;
@@ -438,7 +442,8 @@ def test_csat_margin_of_error_is_the_adjusted_wald_half_width(ws: Workspace) -> 
     assert low[JUNE] == pytest.approx(0.510945, abs=1e-5)
     assert high[JUNE] == 1.0
     assert margin[MAY] is None and low[MAY] is None and high[MAY] is None
-    assert monthly(ws, "csat_responses") == {MARCH: 0.0, APRIL: 5.0, MAY: 0.0, JUNE: 5.0}
+    # the answers start in April: March has no data (null); May is a real 0
+    assert monthly(ws, "csat_responses") == {MARCH: None, APRIL: 5.0, MAY: 0.0, JUNE: 5.0}
     assert monthly(ws, "csat") == pytest.approx({MARCH: None, APRIL: 0.6, MAY: None, JUNE: 1.0})
     # The same interval from statsmodels (Agresti-Coull), computed independently.
     for month, (satisfied, n) in ((APRIL, (3, 5)), (JUNE, (5, 5))):

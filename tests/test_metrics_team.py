@@ -16,6 +16,7 @@ import pytest
 
 from northstar.demo.load import load_demo
 from northstar.workspace import Workspace
+from tests.metric_fixtures import events
 
 TODAY = date(2026, 12, 1)
 FEB, MARCH, APRIL, MAY, JUNE = (date(2026, m, 1) for m in (2, 3, 4, 5, 6))
@@ -192,6 +193,11 @@ def test_bug_backlog_counts_bugs_open_at_the_end_of_the_period(items: Workspace)
 
 
 def test_bug_backlog_is_zero_before_any_bug(ws: Workspace) -> None:
+    # no data at all: the backlog is unknown (null), not 0
+    assert monthly(ws, "bug_backlog") == {MARCH: None, APRIL: None, MAY: None}
+    assert monthly(ws, "bug_inflow") == {MARCH: None, APRIL: None, MAY: None}
+    # data from February to June with no bug in it: a real 0 backlog
+    events(ws, [("open", "u", "2026-02-01T10:00:00Z"), ("open", "u", "2026-06-01T10:00:00Z")])
     assert monthly(ws, "bug_backlog") == {MARCH: 0.0, APRIL: 0.0, MAY: 0.0}
     assert monthly(ws, "bug_inflow") == {MARCH: 0.0, APRIL: 0.0, MAY: 0.0}
 

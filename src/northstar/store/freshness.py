@@ -18,8 +18,9 @@ from northstar import clock
 from northstar.store.connection import Store
 from northstar.store.schema import TABLES, Kind
 
-# Exchange rates are published whether or not anything happened: their dates say nothing
-# about how far the product's data reaches. Every other table's times do.
+# Exchange rates are published whatever happens: their dates say nothing about how far
+# the product's data reaches. Every other table's times do (any of a row's times: a bug
+# resolved, a subscription cancelled, after the row was created).
 FACT_TABLES = tuple(n for n, t in TABLES.items() if t.time_column and n != "fx_rates")
 STALE_AFTER_DAYS = 2  # data whose last day is older than this is shown as stale
 
