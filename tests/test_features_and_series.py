@@ -24,6 +24,7 @@ LOG = [
     # C: Mar 1 and Mar 29. D: Mar 16 only.
     ("open", "C", "2026-03-01T10:00:00Z"), ("open", "C", "2026-03-29T10:00:00Z"),
     ("open", "D", "2026-03-16T10:00:00Z"),
+    ("$pageleave", "zz", "2026-05-31T12:00:00Z"),  # the data runs to May 31 (passive)
 ]  # fmt: skip
 FEATURES = """features:
   - {id: sql, name: SQL, event: sql_run}

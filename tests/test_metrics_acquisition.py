@@ -84,6 +84,7 @@ def test_signups_from_the_configured_signup_event(ws: Workspace, tmp_path: Path)
         "$identify,u9,2026-01-31T23:35:00Z,a9\n"
         "signed_up,u9,2026-03-05T10:00:00Z,\n"   # a repeat: only the first counts
         "signed_up,u8,2026-01-31T22:30:00Z,\n"   # Paris 31 Jan 23:30
+        "$pageleave,zz,2026-04-30T10:00:00Z,\n"  # the data runs to Apr 30
     ))  # fmt: skip
     ws.settings.events.signup_event = "signed_up"
     # Jan {u8}, Feb {u9 via a9}; u9's second sign-up in March and created_at are ignored.

@@ -32,8 +32,9 @@ def test_cached_sql_gives_the_same_frames(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "w", timezone="Europe/Paris")
     load_subs(ws, [sub("a", "A", "2026-01-10", "2026-03-10", 50),
                    sub("b", "B", "2026-02-01", "2026-05-01", 20)])  # fmt: skip
-    events(ws, [("open", "u1", "2026-03-01T10:00:00Z"), ("open", "u2", "2026-03-02T10:00:00Z")],
-           ['{"$os": "iOS"}', '{"$os": "Android"}'])  # fmt: skip
+    events(ws, [("open", "u1", "2026-03-01T10:00:00Z"), ("open", "u2", "2026-03-02T10:00:00Z"),
+                ("$pageleave", "zz", "2026-05-31T10:00:00Z")],  # the data runs to May 31
+           ['{"$os": "iOS"}', '{"$os": "Android"}', "{}"])  # fmt: skip
     first, second = both(ws, "mrr", grain="month", start="2026-01-01", end="2026-05-31")
     pd.testing.assert_frame_equal(first, second)
     assert second["value"].tolist() == [50.0, 70.0, 20.0, 20.0, 0.0]  # Mar 10 ends A

@@ -196,10 +196,13 @@ def resolve_as_of(
     zone = ZoneInfo(timezone)
     now = clock.now(zone)
     marks = watermarks(store, now=now)
-    days = [d for m in marks if m.table in FACT_TABLES and (d := m.last_day(zone)) is not None]
+    # The product's events are its heartbeat: when there are any, they say how far the data
+    # reaches (a subscription's planned end does not); without them, every table does.
+    events = next(m for m in marks if m.table == "events")
+    sources = [events] if events.rows else [m for m in marks if m.table in FACT_TABLES]
+    days = [d for m in sources if (d := m.last_day(zone)) is not None]
     wall_today = now.date()
     through = min(max(days), wall_today) if days else None
-    events = next(m for m in marks if m.table == "events")
     last_event = events.last if isinstance(events.last, datetime) else None
     loaded = [m.loaded_at for m in marks if m.loaded_at is not None]
     last_loaded = max(loaded) if loaded else None
