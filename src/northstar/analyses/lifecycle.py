@@ -99,7 +99,9 @@ def lifecycle(
         row: dict[str, Any] = {"period": p.isoformat()}
         for status_name in STATUSES:
             n = found.get((p, status_name), 0)
-            row[status_name] = -n if status_name == "dormant" else n
+            # a period that starts after the last day observed has no data: null, not a
+            # phantom wave of dormant users
+            row[status_name] = None if p > today else -n if status_name == "dormant" else n
         result.rows.append(row)
     return result
 

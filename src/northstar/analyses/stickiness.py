@@ -23,7 +23,7 @@ class Stickiness:
     event: EventSpec
     grain: Grain
     cumulative: bool
-    histogram: list[dict[str, int]] = field(default_factory=list)
+    histogram: list[dict[str, int | None]] = field(default_factory=list)
     as_of: AsOf | None = None  # the workspace's as-of and freshness
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +63,8 @@ def stickiness(
     total = len(periods(period_start(rng.first, rng.grain, settings.week_start.value), rng.last,
                         rng.grain, settings.week_start.value))  # fmt: skip
     result = Stickiness(spec, rng.grain, cumulative)
+    beyond = rng.first > today  # the whole range is after the last day observed: no data
     for k in range(1, total + 1):
         users = sum(v for j, v in by_k.items() if j >= k) if cumulative else by_k.get(k, 0)
-        result.histogram.append({"active_periods": k, "users": users})
+        result.histogram.append({"active_periods": k, "users": None if beyond else users})
     return result

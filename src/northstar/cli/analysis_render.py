@@ -48,6 +48,11 @@ def footer(result: object, fmt: str) -> None:
         freshness(getattr(result, "as_of", None), err=fmt == "csv")
 
 
+def _count(n: int | None) -> str:
+    """A count, or '–' where there is no data."""
+    return "–" if n is None else f"{n:,}"
+
+
 def _heat(pct: float) -> str:
     """A background shade for a retention percentage."""
     shades = ["grey11", "grey23", "dark_green", "green4", "green3", "green1"]
@@ -116,7 +121,7 @@ def lifecycle(result: Lifecycle, fmt: str) -> None:
                          ("dormant", "red")]:  # fmt: skip
         table.add_column(name, justify="right", style=colour)
     for row in result.rows:
-        table.add_row(row["period"], *(f"{row[k]:,}" for k in
+        table.add_row(row["period"], *(_count(row[k]) for k in
                       ("new", "returning", "resurrecting", "dormant")))  # fmt: skip
     console.print(table)
 
@@ -129,10 +134,10 @@ def stickiness(result: Stickiness, fmt: str) -> None:
     table.add_column(f"active {result.grain.value}s{more}", justify="right")
     table.add_column("users", justify="right")
     table.add_column("")
-    top = max((h["users"] for h in result.histogram), default=0) or 1
+    top = max((h["users"] or 0 for h in result.histogram), default=0) or 1
     for h in result.histogram:
-        bar = "█" * round(30 * h["users"] / top)
-        table.add_row(str(h["active_periods"]), f"{h['users']:,}", Text(bar, style="cyan"))
+        bar = "█" * round(30 * (h["users"] or 0) / top)
+        table.add_row(str(h["active_periods"]), _count(h["users"]), Text(bar, style="cyan"))
     console.print(table)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -15,7 +15,7 @@ from northstar.workspace import Workspace
 keys_app = typer.Typer(help="API keys: write keys send data, read/admin keys are separate.")
 
 
-def _when(value: datetime | None) -> str:
+def _when(value: datetime | date | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if value else "—"
 
 
@@ -107,6 +107,15 @@ def status(workspace: WorkspaceOpt = None) -> None:
     )
     server = f"running at {st.server['url']} (pid {st.server['pid']})" if st.server else "stopped"
     table.add_row("server", server)
+    now = ws.as_of()
+    table.add_row("as of", f"[{'yellow' if now.stale else 'green'}]{now.describe()}[/]")
     console.print(table)
+    marks = Table(title="Freshness watermarks (docs/freshness.md)")
+    for col in ("table", "rows", "first", "last", "last loaded"):
+        marks.add_column(col, justify="right" if col == "rows" else "left")
+    for m in now.marks:
+        if m.rows:
+            marks.add_row(m.table, f"{m.rows:,}", _when(m.first), _when(m.last), _when(m.loaded_at))
+    console.print(marks)
     if fig.quarantined:
         console.print("see them with: northstar import rejected")

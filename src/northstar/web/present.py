@@ -291,8 +291,8 @@ def stickiness_view(result: Any) -> dict[str, Any]:
         },
         "options": {"plugins": {"legend": {"display": False}}},
     }
-    total = sum(r["users"] for r in rows) or 1
-    table = [r | {"share": pct(r["users"] / total)} for r in rows]
+    total = sum(r["users"] or 0 for r in rows) or 1
+    table = [r | {"share": pct(None if r["users"] is None else r["users"] / total)} for r in rows]
     return {"rows": table, "chart": chart, "grain": result.grain.value}
 
 
