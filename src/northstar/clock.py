@@ -2,22 +2,21 @@
 
 ``NORTHSTAR_TODAY`` moves the clock: set to a day (``2027-06-01``) the date is that day and
 the time of day keeps running, so durations (flush intervals, key ages) stay real; set to
-a moment (``2027-06-01T09:30:00+00:00``) the clock starts there and runs on. Unset, it is
-the machine's clock. Tests set it to run the product on any day, before or after the data
-(``docs/freshness.md``).
+a moment (``2027-06-01T09:30:00+00:00``) the clock starts there when first read and runs
+on. Unset, it is the machine's clock. Tests set it to run the product on any day, before
+or after the data (``docs/freshness.md``).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from northstar.errors import SettingsError
 
 ENV_VAR = "NORTHSTAR_TODAY"
-_STARTED = time.monotonic()
+_FIRST_READ: dict[str, datetime] = {}  # a moment's text -> when it was first read
 
 
 def _offset() -> timedelta:
@@ -37,14 +36,16 @@ def _offset() -> timedelta:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    # a moment runs on from the time the process started
-    return moment - (wall - timedelta(seconds=time.monotonic() - _STARTED))
+    # a moment runs on from when this process first read it
+    first = _FIRST_READ.setdefault(text, wall)
+    return moment - first
 
 
 def now(zone: tzinfo | str = UTC) -> datetime:
     """The current moment, aware, in ``zone`` (a tzinfo or an IANA name)."""
     tz = ZoneInfo(zone) if isinstance(zone, str) else zone
-    return (datetime.now(UTC) + _offset()).astimezone(tz)
+    offset = _offset()  # first: a moment's first read is never after the wall clock below
+    return (datetime.now(UTC) + offset).astimezone(tz)
 
 
 def today(zone: tzinfo | str = UTC) -> date:
