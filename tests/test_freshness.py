@@ -208,3 +208,21 @@ def test_the_demo_pages_agree_on_an_as_of_after_the_data(
     assert steps[0].count > 0
     mau = ws.query("mau", grain="month", use_cache=False)
     assert mau["period"].iloc[-1] == date(2026, 10, 1) and mau["value"].notna().all()
+
+
+def test_no_code_or_test_reads_the_calendar_but_the_clock() -> None:
+    import re
+
+    import northstar
+
+    pattern = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(\)")
+    roots = [Path(northstar.__file__).parent, Path(__file__).parent]
+    offenders = [
+        f"{path.name}:{n}"
+        for root in roots
+        for path in root.rglob("*.py")
+        if path.name != "clock.py" and path.name != Path(__file__).name
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == [], "read the calendar through northstar.clock"
