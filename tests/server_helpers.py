@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -56,15 +57,20 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def running_server(ws: Workspace) -> Iterator[RunningServer]:
-    """Start ``northstar serve --port 0`` on the workspace; stop it (SIGTERM) after."""
+def running_server(ws: Workspace, *, today: str | None = None) -> Iterator[RunningServer]:
+    """Start ``northstar serve --port 0`` on the workspace; stop it (SIGTERM) after.
+    ``today`` sets the server's clock (NORTHSTAR_TODAY); by default it inherits the
+    test process's environment."""
+    env = dict(os.environ)
+    if today is not None:
+        env["NORTHSTAR_TODAY"] = today
     info = ws.path / "ingest-log" / "server.json"
     info.unlink(missing_ok=True)
     log_file = (ws.path / "server-test.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-c", "from northstar.cli.app import main; main()", "serve",
          "-w", str(ws.path), "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.DEVNULL, stderr=log_file,
+        stdout=subprocess.DEVNULL, stderr=log_file, env=env,
     )  # fmt: skip
     log_file.close()
     server = None

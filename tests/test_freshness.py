@@ -190,7 +190,103 @@ def test_analyses_beyond_the_data_are_null(log: Workspace, monkeypatch: pytest.M
                           end="2026-03-02")  # fmt: skip
     assert len(table.cohorts[0].counts) == 9  # Mar 2..10 are known; Mar 11 is not
     funnel = log.funnel(["signup", "open"], start="2026-04-01", end="2026-04-10")
-    assert funnel.steps[0].count == 0 and funnel.steps[1].conversion_from_start is None
+    assert [s.count for s in funnel.steps] == [None, None]
+    assert funnel.reason == "after the data (data through 2026-03-10)"
+
+
+def test_an_empty_cohort_has_no_share_and_a_cohort_after_the_data_has_no_size(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_clock(monkeypatch, AFTER)
+    table = log.retention("signup", "open", period="day", periods=3, start="2026-03-03",
+                          end="2026-03-12")  # fmt: skip
+    by_day = {c.start.isoformat(): c for c in table.cohorts}
+    # Mar 3: u2 signed up (1 member), opened the same day, not on Mar 4 or 5.
+    assert (by_day["2026-03-03"].size, by_day["2026-03-03"].counts) == (1, [1, 0, 0])
+    assert by_day["2026-03-03"].percentages == [100.0, 0.0, 0.0]  # real zeros
+    # Mar 4: nobody signed up: a size of 0 (true) but no share (nothing to divide by).
+    quiet = by_day["2026-03-04"]
+    assert (quiet.size, quiet.percentages, quiet.reason) == (
+        0,
+        [None, None, None],
+        "no users did the start event in this period",
+    )
+    # Mar 9's day 2 (Mar 11) is after the data: not observed; Mar 10 is the last day seen.
+    assert len(by_day["2026-03-09"].counts) == 2
+    # Mar 11 and 12 start after the data: no size, no cells.
+    for day in ("2026-03-11", "2026-03-12"):
+        assert by_day[day].size is None and by_day[day].counts == []
+        assert by_day[day].reason == "after the data (data through 2026-03-10)"
+    out = run("retention", "--start-event", "signup", "--return-event", "open", "--period",
+              "day", "--periods", "3", "--from", "2026-03-03", "--to", "2026-03-12",
+              "--format", "csv", "-w", str(log.path))  # fmt: skip
+    lines = out.output.splitlines()
+    assert "2026-03-04,0,0,0," in lines  # size 0, k 0, count 0, no percentage
+    assert "2026-03-12,,,," in lines  # after the data: every cell empty
+    doc = json.loads(run("retention", "--start-event", "signup", "--return-event", "open",
+                         "--period", "day", "--periods", "3", "--from", "2026-03-12",
+                         "--to", "2026-03-12", "--format", "json",
+                         "-w", str(log.path)).output)  # fmt: skip
+    assert doc["cohorts"][0]["size"] is None and doc["cohorts"][0]["percentages"] == []
+
+
+def test_a_cohort_whose_last_period_runs_past_the_data_is_partial(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_clock(monkeypatch, AFTER)
+    # Weeks start on Monday: Mar 9's week runs to Mar 15, after the data (Mar 10).
+    table = log.retention("signup", "open", period="week", periods=2, start="2026-03-02",
+                          end="2026-03-15")  # fmt: skip
+    first, second = table.cohorts
+    assert (first.start, first.counts, first.partial) == (date(2026, 3, 2), [2, 1], True)
+    # Nobody signed up in the week of Mar 9: a real 0, and a partial week.
+    assert (second.start, second.size, second.partial) == (date(2026, 3, 9), 0, True)
+    closed = log.retention("signup", "open", period="day", periods=2, start="2026-03-02",
+                           end="2026-03-02")  # fmt: skip
+    assert closed.cohorts[0].partial is False  # Mar 2 and 3 are whole days of data
+
+
+def test_a_funnel_nobody_entered_says_so_and_open_windows_are_partial(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_clock(monkeypatch, AFTER)
+    quiet = log.funnel(["signup", "open"], start="2026-03-05", end="2026-03-08", window="1d")
+    # Mar 5-8 lies inside the data, and nobody signed up: real zeros, with the reason.
+    assert [s.count for s in quiet.steps] == [0, 0]
+    assert quiet.reason == "no users entered the first step in this range"
+    assert quiet.partial is False  # the 1-day windows closed by Mar 9, within the data
+    open_ = log.funnel(["signup", "open"], start="2026-03-02", end="2026-03-03", window="14d")
+    assert [s.count for s in open_.steps] == [2, 2] and open_.reason is None
+    assert open_.partial is True  # Mar 3 + 14 days is after the data (Mar 10)
+    doc = json.loads(
+        run(
+            "funnel",
+            "signup",
+            "open",
+            "--from",
+            "2026-03-05",
+            "--to",
+            "2026-03-08",
+            "--format",
+            "json",
+            "-w",
+            str(log.path),
+        ).output
+    )
+    assert doc["reason"] == "no users entered the first step in this range"
+
+
+def test_stickiness_past_the_data_is_null_beyond_the_days_observed(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_clock(monkeypatch, AFTER)
+    sticky = log.stickiness("open", start="2026-03-02", end="2026-03-13")
+    users = [h["users"] for h in sticky.histogram]
+    # 9 days observed (Mar 2-10): u1 opened on 2 days, u2 on 1; nobody on 3..9 (real
+    # zeros); 10..12 active days cannot be known yet.
+    assert users == [1, 1, 0, 0, 0, 0, 0, 0, 0, None, None, None]
+    assert (sticky.partial, sticky.observed) == (True, 9)
+    assert sticky.to_dict()["observed_periods"] == 9
 
 
 def test_the_demo_pages_agree_on_an_as_of_after_the_data(

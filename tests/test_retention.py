@@ -89,7 +89,7 @@ def test_percentages_and_json_shape(log: Workspace) -> None:
     ).to_dict()
     assert out["cohorts"] == [
         {"start": "2026-03-02", "size": 2, "counts": [2, 1, 1, 0],
-         "percentages": [100.0, 50.0, 50.0, 0.0]},
+         "percentages": [100.0, 50.0, 50.0, 0.0], "partial": False, "reason": None},
     ]  # fmt: skip
 
 

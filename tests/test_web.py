@@ -14,8 +14,18 @@ from playwright.sync_api import Browser, Locator, Page
 
 from northstar.demo.load import load_demo
 from northstar.workspace import Workspace
+from tests.conftest import AFTER_THE_DATA
 from tests.server_helpers import RunningServer, running_server
 from tests.web_helpers import SCREENSHOTS, browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def on_a_set_day() -> Iterator[None]:
+    """The whole module (the demo it builds, the server it starts) runs on a set day after
+    the demo data, whatever the machine's date; each test's own fixture sets the same."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NORTHSTAR_TODAY", AFTER_THE_DATA)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +42,7 @@ def read_token(demo_ws: Workspace) -> str:
 
 @pytest.fixture(scope="module")
 def server(demo_ws: Workspace, read_token: str) -> Iterator[RunningServer]:
-    with running_server(demo_ws) as srv:
+    with running_server(demo_ws, today=AFTER_THE_DATA) as srv:
         yield srv
 
 
@@ -142,14 +152,21 @@ def test_retention_heatmap_shows_the_retention_numbers(
     for i, cohort in enumerate(expected.cohorts):
         row = rows.nth(i)
         assert row.get_attribute("data-cohort") == cohort.start.isoformat()
-        assert row.locator("[data-size]").get_attribute("data-size") == str(cohort.size)
+        size_text = "" if cohort.size is None else str(cohort.size)
+        assert row.locator("[data-size]").get_attribute("data-size") == size_text
         cells = row.locator("td.cell")
         counts = [int(cells.nth(k).get_attribute("data-count") or -1) for k in range(cells.count())]
         assert counts == cohort.counts
-        texts = [cells.nth(k).inner_text() for k in range(cells.count())]
-        # The share of the cohort, computed here from the counts.
-        size = cohort.size or 1  # an empty cohort (after the data ends) shows 0.0 %
-        assert texts == [f"{100 * n / size:.1f} %" for n in cohort.counts]
+        texts = [cells.nth(k).inner_text().rstrip("*") for k in range(cells.count())]
+        # The share of the cohort, computed here from the counts; no members: no share.
+        size = cohort.size
+        assert texts == [f"{100 * n / size:.1f} %" if size else "–" for n in cohort.counts]
+        partial = [
+            k
+            for k in range(cells.count())
+            if "partial" in (cells.nth(k).get_attribute("class") or "")
+        ]
+        assert partial == ([len(cohort.counts) - 1] if cohort.partial else [])
     shot(page, "analyses-retention")
 
 
@@ -453,6 +470,11 @@ def test_every_page_and_the_api_say_what_they_are_as_of(
     assert (doc[0]["as_of"], doc[0]["to"], doc[0]["pinned_by"]) == (
         "2026-10-15", "2026-10-15", "--as-of"
     )  # fmt: skip
+    csv = httpx.get(server.url + "/api/v1/query?metrics=dau&format=csv&as_of=2026-10-15",
+                    headers=auth, timeout=60)  # fmt: skip
+    assert csv.headers["X-Northstar-As-Of"] == "2026-10-15"
+    assert csv.headers["X-Northstar-Data-Through"] == "2026-10-14"  # the day before the as-of
+    assert csv.headers["X-Northstar-Freshness"].startswith("as of 2026-10-15")
     bad = httpx.get(server.url + "/api/v1/query?metrics=dau&as_of=soon", headers=auth, timeout=60)
     assert bad.status_code == 400 and "as-of date" in bad.text
     page.goto(server.url + "/analyses?tab=lifecycle&as_of=2026-09-30")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -120,7 +120,7 @@ class FunnelRequest:
 @dataclass
 class Step:
     name: str
-    count: int
+    count: int | None  # None: the range is after the data (nothing observed)
     conversion_from_start: float | None
     conversion_from_previous: float | None
     avg_seconds_to_convert: float | None
@@ -138,6 +138,10 @@ class FunnelResult:
     steps: list[Step]
     breakdowns: dict[str, list[Step]] = field(default_factory=dict)
     as_of: AsOf | None = None  # the workspace's as-of and freshness
+    # Some entrants' conversion windows end after the last day of data: their later steps
+    # may still come, so the conversions are not final.
+    partial: bool = False
+    reason: str | None = None  # why there are no conversions, when there are none
 
     def to_dict(self) -> dict[str, Any]:
         r = self.request
@@ -147,6 +151,8 @@ class FunnelResult:
             "window_seconds": int(r.window.total_seconds()),
             "from": self.first.isoformat(),
             "to": self.last.isoformat(),
+            "partial": self.partial,
+            "reason": self.reason,
             "steps": [s.to_dict() for s in self.steps],
         }
         if r.by:
@@ -400,12 +406,21 @@ def funnel(
 ) -> FunnelResult:
     """The funnel of users whose first step falls in ``start``..``end``."""
     rng = Range.make(Grain.day, start, end, today=today, default_days=29)
+    if rng.first > today:  # wholly after the last day of data: nothing was observed
+        nothing = [Step(s.label, None, None, None, None, None) for s in request.steps]
+        reason = f"after the data (data through {today.isoformat()})"
+        return FunnelResult(request, rng.first, rng.last, nothing, reason=reason)
     reach = rng.last + timedelta(days=request.window.days + 1)
     ctx = make_context(backend, settings, rng, reach=reach)
     a = attempts(ctx, request, rng, reach)
     n = len(request.steps)
     overall = _step_stats(best_attempts(a, []), n, []).to_pandas().to_dict("records")[0]
     result = FunnelResult(request, rng.first, rng.last, _steps(request, overall))
+    # The last entrant's window closes at the range's last day + the window.
+    closes = datetime.combine(rng.last + timedelta(days=1), time()) + request.window
+    result.partial = closes > datetime.combine(today + timedelta(days=1), time())
+    if not result.steps[0].count:
+        result.reason = "no users entered the first step in this range"
     if request.by:
         per = _step_stats(best_attempts(a, ["key"]), n, ["key"]).to_pandas()
         per = per.sort_values("c0", ascending=False)

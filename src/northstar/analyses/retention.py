@@ -100,11 +100,18 @@ def _choice(enum: type[Any], value: str, option: str) -> Any:
 
 @dataclass
 class Cohort:
+    """One cohort's row. ``size`` is None for a cohort after the data (nothing observed);
+    ``percentages`` are None where the cohort has no members (nothing to divide by);
+    ``partial`` says the last observed period is not complete; ``reason`` says why a row
+    has no numbers."""
+
     start: date
-    size: int
+    size: int | None
     counts: list[int]
-    percentages: list[float]
+    percentages: list[float | None]
     breakdown: str | None = None
+    partial: bool = False
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -115,6 +122,8 @@ class Cohort:
             size=self.size,
             counts=self.counts,
             percentages=self.percentages,
+            partial=self.partial,
+            reason=self.reason,
         )
         return out
 
@@ -145,20 +154,28 @@ class RetentionTable:
         }
 
     def frame(self) -> pd.DataFrame:
-        """One row per cohort and period k (for CSV and tables)."""
+        """One row per cohort and period k (for CSV and tables); a cohort after the data
+        is one row with empty cells."""
         rows = [
             {
                 **({"breakdown": c.breakdown} if c.breakdown is not None else {}),
                 "start": c.start,
                 "size": c.size,
-                "k": k,
+                "k": k if c.counts else None,
                 "count": n,
                 "percentage": p,
             }
             for c in self.cohorts
-            for k, (n, p) in enumerate(zip(c.counts, c.percentages, strict=True))
+            for k, (n, p) in enumerate(
+                zip(c.counts or [None], c.percentages or [None], strict=True)  # type: ignore[list-item]
+            )
         ]
-        return pd.DataFrame(rows)
+        columns = ["breakdown"] if self.request.by else []
+        columns += ["start", "size", "k", "count", "percentage"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({"size": "Int64", "k": "Int64", "count": "Int64"})
+
+        return ["breakdown"] if self.request.by else []
 
 
 def retention(
@@ -421,6 +438,13 @@ def _table(
             if k_ != key:
                 continue
             observable = sum(1 for k in range(n) if shift_periods(cohort, grain, k) <= rng.today)
+            label = None if request.by is None else key
+            if observable == 0:  # the cohort starts after the last day of data
+                after = f"after the data (data through {rng.today.isoformat()})"
+                table.cohorts.append(Cohort(cohort, None, [], [], label, False, after))
+                continue
+            # The last observed period is partial when it ends after the last day of data.
+            partial = shift_periods(cohort, grain, observable) - timedelta(days=1) > rng.today
             by_k = found.get((key, cohort), {})
             counts = [size] + [by_k.get(k, 0) for k in range(1, observable)]
             if request.cumulative:
@@ -428,10 +452,11 @@ def _table(
                 counts = [size] + [
                     sum(v for j, v in by_k.items() if j >= k) for k in range(1, observable)
                 ]
-            percentages = [round(100.0 * c / size, 2) if size else 0.0 for c in counts]
-            table.cohorts.append(
-                Cohort(cohort, size, counts, percentages, None if request.by is None else key)
-            )
+            percentages: list[float | None] = [
+                round(100.0 * c / size, 2) if size else None for c in counts
+            ]
+            reason = None if size else "no users did the start event in this period"
+            table.cohorts.append(Cohort(cohort, size, counts, percentages, label, partial, reason))
     return table
 
 

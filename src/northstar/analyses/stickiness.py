@@ -25,6 +25,11 @@ class Stickiness:
     cumulative: bool
     histogram: list[dict[str, int | None]] = field(default_factory=list)
     as_of: AsOf | None = None  # the workspace's as-of and freshness
+    # The range runs past the last day of data: only ``observed`` of its periods were
+    # seen, and "active in k periods" for a larger k is unknown (None), not 0.
+    partial: bool = False
+    observed: int = 0
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -32,6 +37,9 @@ class Stickiness:
             "event": self.event.label,
             "grain": self.grain.value,
             "cumulative": self.cumulative,
+            "partial": self.partial,
+            "observed_periods": self.observed,
+            "reason": self.reason,
             "histogram": self.histogram,
         }
 
@@ -60,11 +68,19 @@ def stickiness(
     per_user = active.group_by("person_id").aggregate(k=ibis._.count())
     counts = per_user.group_by("k").aggregate(users=ibis._.count()).to_pandas()
     by_k = {int(r["k"]): int(r["users"]) for r in counts.to_dict("records")}
-    total = len(periods(period_start(rng.first, rng.grain, settings.week_start.value), rng.last,
-                        rng.grain, settings.week_start.value))  # fmt: skip
-    result = Stickiness(spec, rng.grain, cumulative)
-    beyond = rng.first > today  # the whole range is after the last day observed: no data
+    week_start = settings.week_start.value
+    first = period_start(rng.first, rng.grain, week_start)
+    total = len(periods(first, rng.last, rng.grain, week_start))
+    seen = len(periods(first, min(rng.last, today), rng.grain, week_start)) if first <= today else 0
+    result = Stickiness(spec, rng.grain, cumulative, partial=rng.last > today, observed=seen)
+    if seen == 0:
+        result.reason = f"after the data (data through {today.isoformat()})"
+    elif seen < total:
+        result.reason = (
+            f"the range runs past the data (through {today.isoformat()}): only {seen} of its "
+            f"{total} {rng.grain.value}s were observed"
+        )
     for k in range(1, total + 1):
         users = sum(v for j, v in by_k.items() if j >= k) if cumulative else by_k.get(k, 0)
-        result.histogram.append({"active_periods": k, "users": None if beyond else users})
+        result.histogram.append({"active_periods": k, "users": None if k > seen else users})
     return result

@@ -76,12 +76,20 @@ def retention(result: RetentionTable, fmt: str) -> None:
         table.add_column(f"{r.period.value} {k}", justify="right")
     for c in result.cohorts:
         cells: list[str | Text] = [c.breakdown or ""] if r.by else []
-        cells += [c.start.isoformat(), f"{c.size:,}"]
-        for pct in c.percentages:
-            cells.append(Text(f"{pct:.1f}%", style=f"on {_heat(pct)}"))
+        cells += [c.start.isoformat(), "–" if c.size is None else f"{c.size:,}"]
+        for k, pct in enumerate(c.percentages):
+            star = "*" if c.partial and k == len(c.percentages) - 1 else ""
+            cells.append(
+                "–" if pct is None else Text(f"{pct:.1f}%{star}", style=f"on {_heat(pct)}")
+            )
         cells += [""] * (r.periods - len(c.percentages))
         table.add_row(*cells)
     console.print(table)
+    if any(c.partial for c in result.cohorts):
+        console.print("* period not complete yet", style="dim")
+    reasons = sorted({c.reason for c in result.cohorts if c.reason})
+    for reason in reasons:
+        console.print(f"– {reason}", style="dim")
 
 
 def _steps_table(title: str, steps: list[Step]) -> Table:
@@ -93,7 +101,7 @@ def _steps_table(title: str, steps: list[Step]) -> Table:
     for i, s in enumerate(steps):
         table.add_row(
             f"{i + 1}. {s.name}",
-            f"{s.count:,}",
+            _count(s.count),
             _pct(s.conversion_from_start),
             _pct(s.conversion_from_previous),
             _duration(s.avg_seconds_to_convert),
@@ -110,6 +118,10 @@ def funnel(result: FunnelResult, fmt: str) -> None:
     console.print(_steps_table(f"Funnel ({r.mode.value}, within {window})", result.steps))
     for key, steps in result.breakdowns.items():
         console.print(_steps_table(f"{r.by} = {key}", steps))
+    if result.reason:
+        console.print(f"– {result.reason}", style="dim")
+    if result.partial:
+        console.print("conversion windows still open: later steps may yet come", style="dim")
 
 
 def lifecycle(result: Lifecycle, fmt: str) -> None:
@@ -139,6 +151,8 @@ def stickiness(result: Stickiness, fmt: str) -> None:
         bar = "█" * round(30 * (h["users"] or 0) / top)
         table.add_row(str(h["active_periods"]), _count(h["users"]), Text(bar, style="cyan"))
     console.print(table)
+    if result.reason:
+        console.print(f"– {result.reason}", style="dim")
 
 
 def features(result: FeatureReport, fmt: str) -> None:

@@ -212,12 +212,14 @@ def pct(p: float | None, digits: int = 1) -> str:
     return "–" if p is None or not finite(p) else f"{p * 100:.{digits}f} %"
 
 
-def _retention_cell(k: int, count: int, size: int) -> dict[str, Any]:
+def _retention_cell(k: int, count: int, size: int | None) -> dict[str, Any]:
     # The share from the counts (the table's percentages are already rounded to 2
-    # decimals; rounding them again to 1 could differ from the count's share).
-    share = count / size if size else 0.0
-    text = f"{share * 100:.1f} %"
-    return {"k": k, "count": count, "text": text, "bg": heat(share), "light": share < 0.45}
+    # decimals; rounding them again to 1 could differ from the count's share). A cohort
+    # with no members has no share: "–", not 0 %.
+    share = count / size if size else None
+    text = pct(share)
+    return {"k": k, "count": count, "text": text, "bg": heat(share),
+            "light": share is None or share < 0.45}  # fmt: skip
 
 
 def retention_view(table: Any) -> dict[str, Any]:
@@ -226,11 +228,22 @@ def retention_view(table: Any) -> dict[str, Any]:
         {
             "start": c.start.isoformat(),
             "size": c.size,
-            "cells": [_retention_cell(k, n, c.size) for k, n in enumerate(c.counts)],
+            "size_text": "–" if c.size is None else f"{c.size:,}",
+            "partial": c.partial,
+            "reason": c.reason,
+            "cells": [
+                {
+                    **_retention_cell(k, n, c.size),
+                    "partial": c.partial and k == len(c.counts) - 1,
+                }
+                for k, n in enumerate(c.counts)
+            ],
         }
         for c in table.cohorts
     ]
-    return {"periods": list(range(periods)), "cohorts": cohorts, "data": table.to_dict()}
+    reasons = sorted({c.reason for c in table.cohorts if c.reason})
+    return {"periods": list(range(periods)), "cohorts": cohorts, "reasons": reasons,
+            "data": table.to_dict()}  # fmt: skip
 
 
 def funnel_view(result: Any) -> dict[str, Any]:
@@ -239,7 +252,7 @@ def funnel_view(result: Any) -> dict[str, Any]:
             "n": i + 1,
             "name": s.name,
             "count": s.count,
-            "count_text": f"{s.count:,}",
+            "count_text": "–" if s.count is None else f"{s.count:,}",
             "from_start": pct(s.conversion_from_start),
             "from_previous": pct(s.conversion_from_previous),
             "median": "–"
@@ -259,7 +272,8 @@ def funnel_view(result: Any) -> dict[str, Any]:
         },
         "options": {"plugins": {"legend": {"display": False}}},
     }
-    return {"steps": steps, "chart": chart, "first": result.first, "last": result.last}
+    return {"steps": steps, "chart": chart, "first": result.first, "last": result.last,
+            "reason": result.reason, "partial": result.partial}  # fmt: skip
 
 
 LIFECYCLE_COLOURS = {"new": "#3b5bdb", "returning": "#2b8a3e", "resurrecting": "#f08c00",
