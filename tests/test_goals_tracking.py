@@ -164,3 +164,46 @@ def test_status_thresholds_are_settings() -> None:
                  settings=strict).status is Status.off_track  # fmt: skip
     assert track(g, SPECS["mau"], series, as_of=date(2026, 11, 1),
                  settings=lenient).status is Status.on_track  # fmt: skip
+
+
+def test_one_lucky_day_is_not_achieved_but_a_settled_week_is() -> None:
+    # DAU around 300 (sd 10); the goal asks for 340 by the end of December. On Nov 30 one
+    # day reads 345: noise, not the goal reached. After 7 days in a row at 345 it is.
+    rng = np.random.default_rng(4)
+    days = pd.date_range(date(2026, 9, 1), date(2026, 11, 30)).date
+    values = rng.normal(300, 10, len(days))
+    values[-1] = 345.0
+    g = goal("dau", AT_LEAST(340), date(2026, 11, 1), date(2026, 12, 31),
+             grain=Grain.day)  # fmt: skip
+    lucky = track(g, SPECS["dau"], pd.Series(values, index=list(days)),
+                  as_of=date(2026, 12, 1), settings=SETTINGS)  # fmt: skip
+    assert lucky.current == 345.0 and lucky.status is not Status.achieved
+    assert "not yet settled" in lucky.reason and "7 days in a row" in lucky.reason
+    values[-7:] = 345.0
+    settled = track(g, SPECS["dau"], pd.Series(values, index=list(days)),
+                    as_of=date(2026, 12, 1), settings=SETTINGS)  # fmt: skip
+    assert settled.status is Status.achieved
+    assert settled.reason == "the last 7 days meet the target"
+
+
+def test_a_month_goal_on_dau_is_forecast_from_its_days() -> None:
+    # Daily DAU N(300, 30) through Nov 30; the goal is judged on December's mean DAU.
+    # The month's mean is N(300, 5.48): P(mean >= 305) = 1 - Phi(5 / 5.477) = 0.181.
+    from scipy.stats import norm
+
+    days = pd.date_range(date(2026, 6, 1), date(2026, 11, 30)).date
+    g = goal("dau", AT_LEAST(305), date(2026, 12, 1), date(2026, 12, 31))
+    hits, widths = [], []
+    for seed in range(10):
+        daily = pd.Series(np.random.default_rng(seed).normal(300, 30, len(days)), index=list(days))
+        months = daily.groupby([d.replace(day=1) for d in daily.index]).mean()
+        p = track(g, SPECS["dau"], months, as_of=date(2026, 12, 1), settings=SETTINGS,
+                  daily=daily)  # fmt: skip
+        assert p.forecast is not None and "on days, mean of the days" in p.forecast.model
+        assert p.p_hit is not None
+        hits.append(p.p_hit)
+        widths.append(p.forecast.p90 - p.forecast.p10)
+    assert np.mean(hits) == pytest.approx(1 - norm.cdf(5 / (30 / 30**0.5)), abs=0.1)
+    assert np.mean(widths) < 25  # the month-grain drift model gave 37-82
+    without = track(g, SPECS["dau"], months, as_of=date(2026, 12, 1), settings=SETTINGS)
+    assert "on days" not in without.forecast_note

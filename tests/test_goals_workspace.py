@@ -88,7 +88,7 @@ def test_scorecard_numbers_match_an_independent_count(ws: Workspace) -> None:
     assert (p.baseline, p.current, p.current_period) == (march, june, date(2026, 6, 1))
     assert p.progress == pytest.approx((june - march) / (60 - march))
     assert p.expected == pytest.approx(march + (60 - march) * 3 / 6)
-    assert p.forecast is not None and p.forecast.model == "drift"
+    assert p.forecast is not None and p.forecast.model == "linear trend"  # signups grow linearly
     assert len(p.history) == 18  # January 2025 .. June 2026; July is running
     card = ws.scorecard(today=TODAY)
     data = to_dict(card)

@@ -1,16 +1,33 @@
 """Forecast a metric to a goal's deadline: simulated paths, quantiles, P(hit).
 
-Pure functions on a pandas Series of complete periods (no workspace needed):
+Pure functions on pandas Series of complete periods (no workspace needed). The method is
+documented in docs/goals.md#forecast; the two must say the same.
 
-- with at least two seasonal cycles of history (7 days, 52 weeks, 12 months, 4
-  quarters) a **seasonal exponential-smoothing model** (ETS with additive error, trend
-  and season; statsmodels) is fitted and its state-space form simulated forward;
-- otherwise a **random walk with drift**: each path draws its drift from the sampling
-  distribution of the mean period-to-period change and adds normal steps with the
-  changes' standard deviation, so the spread grows with the horizon and with the
-  uncertainty of the drift itself.
+**Which model.** On a series of evenly spaced periods:
 
-Both are seeded: the same series, horizon and seed give the same numbers. The
+- with at least two seasonal cycles of history (``MIN_CYCLES`` × 7 days, 52 weeks, 12
+  months, 4 quarters, plus two points, and at least ``MIN_SEASONAL_POINTS``) a **seasonal
+  exponential-smoothing model** (statsmodels ETS, additive error and season) is fitted
+  twice — without a trend (A,N,A) and with a trend (A,A,A) — and compared by AIC with a
+  **stable seasonal level** (a mean per position in the season plus independent noise,
+  by least squares); the best is simulated forward, so noise alone does not become a
+  trend, and a stable series keeps the narrow spread of a stable series;
+- otherwise (at least ``MIN_POINTS`` periods) three simple models compete on their
+  one-step-ahead errors over the history (each fitted on the points before the one it
+  predicts): a **level** (the mean, with its uncertainty), a **linear trend** (ordinary
+  least squares, with the uncertainty of its slope and intercept) and a **random walk
+  with drift**. The one with the smallest mean squared error is simulated.
+
+**Which grain.** A goal judged on weeks, months or quarters is forecast from the metric's
+*daily* values when the metric's value for a longer period is known from its days (its
+roll-up: the mean of the days, the last day's value, or the sum of the days for counts
+and sums): the daily model is simulated to the deadline period's last day and every
+simulated path is rolled up to the goal's periods, days already observed in the running
+period included (:func:`rollup_forecast`). A monthly DAU then gets the uncertainty of a
+mean of 30 days, not of a random walk of monthly values. Other metrics (distinct counts
+over the period, ratios) are modelled at the goal's grain.
+
+Everything is seeded: the same series, horizon and seed give the same numbers. The
 probability of hitting a target is the share of simulated deadline values that meet it.
 """
 
@@ -18,7 +35,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,12 +46,16 @@ from northstar.goals.targets import Bounds
 from northstar.metrics.periods import Grain
 
 SEASON = {Grain.day: 7, Grain.week: 52, Grain.month: 12, Grain.quarter: 4, Grain.year: 1}
-MIN_POINTS = 3  # the drift model needs two changes
+MIN_POINTS = 3  # the simple models need two changes / two residual degrees of freedom
+MIN_CV_ORIGIN = 3  # the simple models' one-step errors are scored from the 4th point on
 MIN_CYCLES = 2  # seasonal model: at least this many whole cycles ...
 MIN_SEASONAL_POINTS = 10  # ... and at least this many points
 # How the ETS states start: "estimated" (maximum likelihood, with the smoothing
 # parameters) or "heuristic" (from a decomposition of the first cycles; much faster).
 INITIALIZATION = "heuristic"
+
+
+SimpleModel = Callable[[np.ndarray, int, int, np.random.Generator], np.ndarray]
 
 
 class NotEnoughHistory(ValueError):
@@ -43,7 +66,7 @@ class NotEnoughHistory(ValueError):
 class Forecast:
     """Simulated values of the ``horizon`` periods after the last observed one."""
 
-    model: str  # "seasonal ETS (m=7)" or "drift"
+    model: str  # e.g. "seasonal ETS (A,N,A; m=7)", "linear trend", "level", "drift"
     paths: np.ndarray  # shape (horizon, simulations)
 
     @property
@@ -105,8 +128,10 @@ def forecast(
     """Simulate ``history`` forward ``horizon`` periods.
 
     ``history`` holds evenly spaced complete periods (gaps already filled). ``model`` is
-    ``auto`` (seasonal when the history allows, else drift), ``seasonal`` or ``drift``.
-    ``floor`` clips simulated values from below (0 for metrics that cannot go negative).
+    ``auto`` (seasonal when the history allows, else the best simple model), ``seasonal``,
+    ``simple`` (the best of level, linear trend and drift), ``drift``, ``trend`` or
+    ``level``. ``floor`` clips simulated values from below (0 for metrics that cannot go
+    negative).
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1, got {horizon}")
@@ -121,16 +146,163 @@ def forecast(
         model == "auto" and has_seasonal_history(len(values), season)
     )
     paths: np.ndarray | None = None
-    name = "drift"
+    name = ""
     if use_seasonal:
-        paths = ets_paths(values, horizon, season, simulations, rng, initialization=initialization)
-        name = f"seasonal ETS (m={season})"
+        fitted = best_ets_paths(values, horizon, season, simulations, rng,
+                                initialization=initialization)  # fmt: skip
+        if fitted is not None:
+            name, paths = fitted
     if paths is None:
-        paths = drift_paths(values, horizon, simulations, rng)
-        name = "drift"
+        kind = model if model in SIMPLE_MODELS else best_simple_model(values)
+        simulate: SimpleModel = SIMPLE_MODELS[kind]
+        paths = simulate(values, horizon, simulations, rng)
+        name = SIMPLE_NAMES[kind]
     if floor is not None:
         paths = np.maximum(paths, floor)
     return Forecast(name, paths)
+
+
+def rollup_forecast(
+    daily: pd.Series,
+    periods: list[tuple[date, date]],
+    how: str,
+    *,
+    simulations: int = 2000,
+    seed: int = 0,
+    floor: float | None = None,
+    initialization: str = INITIALIZATION,
+) -> Forecast:
+    """Forecast longer periods from daily values: the daily model simulated to the last
+    period's last day, each path rolled up to every period of ``periods`` (``(first day,
+    last day)`` of each, in order) by ``how``: ``mean`` of the days, ``sum`` of the days,
+    or ``end`` (the last day's value). Days of a period that ``daily`` already holds are
+    taken as observed. ``daily`` is indexed by consecutive days (gaps already filled)."""
+    if how not in ROLLUPS:
+        raise ValueError(f"unknown roll-up {how!r}; use one of {', '.join(ROLLUPS)}")
+    if not periods:
+        raise ValueError("no period to forecast")
+    last_day = daily.index[-1]
+    horizon = (periods[-1][1] - last_day).days
+    if horizon < 1:
+        raise ValueError("the periods end before the daily history does")
+    fc = forecast(daily, horizon, season=SEASON[Grain.day], simulations=simulations, seed=seed,
+                  floor=floor, initialization=initialization)  # fmt: skip
+    observed = daily.to_numpy(dtype="float64")
+    first_day = daily.index[0]
+    rows = []
+    for first, last in periods:
+        days = []
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            if day <= last_day:
+                seen = observed[(day - first_day).days] if day >= first_day else math.nan
+                days.append(np.full(fc.paths.shape[1], seen))
+            else:
+                days.append(fc.paths[(day - last_day).days - 1])
+        block = np.vstack(days)
+        if how == "end":
+            rows.append(block[-1])
+        elif how == "sum":
+            rows.append(np.nansum(block, axis=0))
+        else:
+            rows.append(np.nanmean(block, axis=0))
+    return Forecast(f"{fc.model} on days, {ROLLUPS[how]}", np.vstack(rows))
+
+
+ROLLUPS = {"mean": "mean of the days", "sum": "sum of the days", "end": "value on the last day"}
+
+
+def best_ets_paths(
+    values: np.ndarray,
+    horizon: int,
+    season: int,
+    simulations: int,
+    rng: np.random.Generator,
+    *,
+    initialization: str = INITIALIZATION,
+) -> tuple[str, np.ndarray] | None:
+    """The paths of the best (by AIC) of ETS(A,N,A), ETS(A,A,A) and a stable seasonal
+    level (a mean per position in the season, plus noise), with its name; None when none
+    can be fitted."""
+    best: tuple[float, str, np.ndarray] | None = None
+    for trend, label in ((False, "A,N,A"), (True, "A,A,A")):
+        fitted = ets_paths(values, horizon, season, simulations, rng, trend=trend,
+                           initialization=initialization)  # fmt: skip
+        if fitted is not None and (best is None or fitted[0] < best[0]):
+            best = (fitted[0], f"seasonal ETS ({label}; m={season})", fitted[1])
+    stable = seasonal_level_paths(values, horizon, season, simulations, rng)
+    if stable is not None and (best is None or stable[0] < best[0]):
+        best = (stable[0], f"seasonal level (m={season})", stable[1])
+    return None if best is None else (best[1], best[2])
+
+
+def best_simple_model(values: np.ndarray) -> str:
+    """The simple model with the smallest mean squared one-step-ahead error over the
+    history (each prediction made from the points before it); drift when too short."""
+    if len(values) <= MIN_CV_ORIGIN:
+        return "drift"
+    errors: dict[str, list[float]] = {"level": [], "trend": [], "drift": []}
+    for t in range(MIN_CV_ORIGIN, len(values)):
+        past, truth = values[:t], values[t]
+        errors["level"].append(truth - float(np.mean(past)))
+        slope, intercept = np.polyfit(np.arange(t, dtype="float64"), past, 1)
+        errors["trend"].append(truth - (intercept + slope * t))
+        errors["drift"].append(truth - (past[-1] + float(np.mean(np.diff(past)))))
+    return min(errors, key=lambda k: float(np.mean(np.square(errors[k]))))
+
+
+def regression_paths(
+    values: np.ndarray,
+    horizon: int,
+    simulations: int,
+    rng: np.random.Generator,
+    *,
+    trend: bool = True,
+) -> np.ndarray:
+    """Future values of a level (``trend`` false) or a straight line plus independent
+    noise, fitted by least squares (see :func:`_regression`)."""
+    n = len(values)
+    x = np.arange(n + horizon, dtype="float64")
+    design = np.column_stack([np.ones(n + horizon), x]) if trend else np.ones((n + horizon, 1))
+    if n - design.shape[1] < 1:
+        return drift_paths(values, horizon, simulations, rng)
+    return _regression(values, design, simulations, rng)[1]
+
+
+def seasonal_level_paths(
+    values: np.ndarray, horizon: int, season: int, simulations: int, rng: np.random.Generator
+) -> tuple[float, np.ndarray] | None:
+    """A stable level per position in the season (e.g. per weekday) plus independent
+    noise: its AIC and simulated paths (None when the history is too short)."""
+    n = len(values)
+    if n - season < 2:
+        return None
+    design = np.eye(season)[np.arange(n + horizon) % season]
+    return _regression(values, design, simulations, rng)
+
+
+def _regression(
+    values: np.ndarray, design: np.ndarray, simulations: int, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """Least squares of ``values`` on the first rows of ``design``, simulated on the rest:
+    each path draws the noise variance (scaled inverse chi-squared) and the coefficients
+    (normal, given that variance), so the spread includes the uncertainty of the fit
+    (the Bayesian predictive distribution under a flat prior). Also returns the AIC
+    (Gaussian likelihood), comparable with an ETS model's on the same values."""
+    n = len(values)
+    past, ahead = design[:n], design[n:]
+    k = past.shape[1]
+    beta, *_ = np.linalg.lstsq(past, values, rcond=None)
+    resid = values - past @ beta
+    dof = n - k
+    sse = max(float(resid @ resid), 1e-12)
+    variances = (sse / dof) * dof / rng.chisquare(dof, simulations)
+    chol = np.linalg.cholesky(np.linalg.pinv(past.T @ past) + 1e-12 * np.eye(k))
+    betas = beta + (rng.standard_normal((simulations, k)) @ chol.T) * np.sqrt(variances)[:, None]
+    noise = rng.standard_normal((len(ahead), simulations)) * np.sqrt(variances)
+    paths: np.ndarray = ahead @ betas.T + noise
+    aic = n * (math.log(2 * math.pi * sse / n) + 1) + 2 * (k + 1)
+    return aic, paths
 
 
 def drift_paths(
@@ -154,11 +326,12 @@ def ets_paths(
     simulations: int,
     rng: np.random.Generator,
     *,
+    trend: bool = True,
     damped: bool = False,
     initialization: str = INITIALIZATION,
-) -> np.ndarray | None:
-    """Simulated paths of an ETS(A, A, A) model (additive error, trend and season), or
-    None when the model cannot be fitted (the caller falls back to drift)."""
+) -> tuple[float, np.ndarray] | None:
+    """The AIC and simulated paths of an ETS model with additive error and season (and
+    an additive, possibly damped, trend), or None when it cannot be fitted."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # slow import
 
     try:
@@ -167,8 +340,8 @@ def ets_paths(
             fitted = ETSModel(
                 values,
                 error="add",
-                trend="add",
-                damped_trend=damped,
+                trend="add" if trend else None,
+                damped_trend=damped and trend,
                 seasonal="add",
                 seasonal_periods=season,
                 initialization_method=initialization,
@@ -182,9 +355,22 @@ def ets_paths(
     except (ValueError, np.linalg.LinAlgError, IndexError):
         return None
     paths = np.asarray(sim, dtype="float64").reshape(horizon, simulations)
-    if not np.all(np.isfinite(paths)):
+    aic = float(fitted.aic)
+    if not np.all(np.isfinite(paths)) or not math.isfinite(aic):
         return None
-    return paths
+    return aic, paths
+
+
+def _level(values: np.ndarray, horizon: int, sims: int, rng: np.random.Generator) -> np.ndarray:
+    return regression_paths(values, horizon, sims, rng, trend=False)
+
+
+SIMPLE_MODELS: dict[str, SimpleModel] = {
+    "level": _level,
+    "trend": regression_paths,
+    "drift": drift_paths,
+}
+SIMPLE_NAMES = {"level": "level", "trend": "linear trend", "drift": "drift"}
 
 
 def seasonal_naive(values: np.ndarray, horizon: int, season: int) -> np.ndarray:

@@ -45,6 +45,7 @@ from northstar.goals.templates import TEMPLATES, Stage, parse_stage, pick_metric
 from northstar.goals.tracking import (
     GoalProgress,
     Status,
+    daily_rollup,
     goal_periods,
     resolve_baseline,
     track,
@@ -314,7 +315,8 @@ def metric_history(
 
 
 def evaluate(ctx: GoalContext, goals: Sequence[Goal]) -> dict[str, GoalProgress]:
-    """Every goal's progress, querying each (grain, segment) group of metrics once."""
+    """Every goal's progress, querying each (grain, segment) group of metrics once (and,
+    for goals on longer periods, the daily values their forecasts are simulated on)."""
     groups: dict[tuple[Grain, str | None], list[Goal]] = {}
     for goal in goals:
         groups.setdefault((goal.grain, goal.where), []).append(goal)
@@ -323,20 +325,36 @@ def evaluate(ctx: GoalContext, goals: Sequence[Goal]) -> dict[str, GoalProgress]
         earliest = min(goal_periods(g, ctx.week_start).baseline for g in members)
         start = history_start(ctx.as_of, grain, ctx.week_start, earliest)
         metrics = sorted({g.metric for g in members if g.metric in ctx.registry.metrics})
-        frame: pd.DataFrame | None = None
-        if metrics:
-            try:
-                frame = ctx.fetch(metrics, grain, where, start, ctx.as_of, ctx.as_of)
-            except NorthstarError:
-                frame = None  # one bad goal in the group; evaluate them one by one
+        frame = _fetch_or_none(ctx, metrics, grain, where, start)
+        rolled = [m for m in metrics if daily_rollup(ctx.registry.metrics[m]) is not None]
+        daily = None
+        if grain is not Grain.day and rolled:
+            first_day = ctx.as_of - timedelta(days=DAILY_LOOKBACK_DAYS)
+            daily = _fetch_or_none(ctx, rolled, Grain.day, where, first_day)
         for goal in members:
-            out[goal.id] = _evaluate_one(ctx, goal, frame, start)
+            out[goal.id] = _evaluate_one(ctx, goal, frame, start, daily)
     return out
 
 
+# Days of history a goal on longer periods simulates its forecast on.
+DAILY_LOOKBACK_DAYS = 364
+
+
+def _fetch_or_none(
+    ctx: GoalContext, metrics: list[str], grain: Grain, where: str | None, start: date
+) -> pd.DataFrame | None:
+    if not metrics:
+        return None
+    try:
+        return ctx.fetch(metrics, grain, where, start, ctx.as_of, ctx.as_of)
+    except NorthstarError:
+        return None  # one bad goal in the group; evaluate them one by one
+
+
 def _evaluate_one(
-    ctx: GoalContext, goal: Goal, frame: pd.DataFrame | None, start: date
-) -> GoalProgress:
+    ctx: GoalContext, goal: Goal, frame: pd.DataFrame | None, start: date,
+    daily: pd.DataFrame | None = None,
+) -> GoalProgress:  # fmt: skip
     spec = ctx.registry.metrics.get(goal.metric)
     problem = None
     if spec is None:
@@ -353,9 +371,12 @@ def _evaluate_one(
             problem or "no data",
         )  # fmt: skip
     history = complete_series(frame, goal.metric)
+    days = None
+    if daily is not None and goal.metric in set(daily["metric"]):
+        days = complete_series(daily, goal.metric)
     return track(
         goal, spec, history, as_of=ctx.as_of, settings=ctx.settings.goals,
-        week_start=ctx.week_start,
+        week_start=ctx.week_start, daily=days,
     )  # fmt: skip
 
 

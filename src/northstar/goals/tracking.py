@@ -7,8 +7,10 @@ them. Only complete periods count (the running period is excluded).
 Status, in order:
 1. the deadline period is complete → **achieved** if its value meets the target, else
    **missed**;
-2. a goal that needed progress and whose latest value already meets the target →
-   **achieved** (goals that start on target, and bands, are judged at the deadline);
+2. a goal that needed progress and whose latest ``SETTLE`` complete periods all meet the
+   target (7 days, 2 weeks, 1 month, quarter or year) → **achieved**; one lucky day is
+   not enough, and the reason says when a met value is not settled yet (goals that
+   start on target, and bands, are judged at the deadline);
 3. with a forecast → **on track** when P(hit) ≥ ``goals.on_track_probability``, **at
    risk** when ≥ ``goals.at_risk_probability``, else **off track**;
 4. without one (too little history) → from the gap to the plan (``goals.plan_tolerance``,
@@ -21,20 +23,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
-from northstar.goals.forecast import Forecast, NotEnoughHistory, forecast, season_length
+from northstar.goals.forecast import (
+    Forecast,
+    NotEnoughHistory,
+    forecast,
+    rollup_forecast,
+    season_length,
+)
 from northstar.goals.history import period_offset, regular
 from northstar.goals.model import Goal, PlanKind
 from northstar.goals.plan import Plan, linear_plan, seasonal_plan, seasonal_profile
 from northstar.goals.targets import Bounds, TargetKind
-from northstar.metrics.periods import period_start, shift_periods
-from northstar.metrics.spec import MetricSpec
+from northstar.metrics.periods import Grain, period_start, shift_periods
+from northstar.metrics.spec import Aggregation, MetricSpec, Rollup, SimpleDefinition
 from northstar.settings import GoalSettings
+
+# Before its deadline, a goal is achieved once this many complete periods in a row meet
+# the target: one lucky day is noise, a week of days is not (months and longer: one).
+SETTLE = {Grain.day: 7, Grain.week: 2, Grain.month: 1, Grain.quarter: 1, Grain.year: 1}
+
+# Daily history a goal on longer periods needs before its forecast is simulated on days.
+MIN_DAYS = 28
 
 
 class Status(StrEnum):
@@ -102,9 +117,12 @@ def track(
     as_of: date,
     settings: GoalSettings,
     week_start: str = "monday",
+    daily: pd.Series | None = None,
 ) -> GoalProgress:
     """Evaluate ``goal`` on ``history`` (the metric's complete periods, NaN for periods
-    without a value, leading empty periods trimmed)."""
+    without a value, leading empty periods trimmed). ``daily``: the metric's complete
+    days, for a goal on longer periods whose metric rolls up from its days
+    (:func:`daily_rollup`): its forecast is simulated on days and rolled up."""
     gp = goal_periods(goal, week_start)
     out = GoalProgress(
         goal, spec, as_of, gp, history, Status.no_data,
@@ -143,7 +161,7 @@ def track(
             reason=f"deadline period {gp.deadline} {'met' if met else 'did not meet'} the target",
         )
 
-    fc, fc_note = _forecast(known, goal, gp, settings, week_start)
+    fc, fc_note = _forecast(known, goal, gp, settings, week_start, daily, daily_rollup(spec))
     p_hit = fc.probability(bounds) if fc is not None else None
     out = replace(
         out,
@@ -152,16 +170,28 @@ def track(
         forecast=fc, forecast_note=fc_note, p_hit=p_hit,
     )  # fmt: skip
     needed_progress = aim != baseline and goal.target.kind is not TargetKind.band
+    settle = SETTLE[goal.grain]
+    latest = known.iloc[-settle:]
+    if needed_progress and len(latest) == settle and all(bounds.met(float(v)) for v in latest):
+        which = (
+            f"the last {settle} {goal.grain.value}s meet"
+            if settle > 1
+            else f"{current_period} meets"
+        )
+        return replace(out, status=Status.achieved, reason=f"{which} the target")  # fmt: skip
+    unsettled = ""
     if needed_progress and bounds.met(current):
-        return replace(out, status=Status.achieved,
-                       reason=f"{current_period} already meets the target")  # fmt: skip
+        unsettled = (
+            f"{current_period} meets the target, not yet settled (achieved once "
+            f"{settle} {goal.grain.value}s in a row meet it); "
+        )
     if p_hit is not None:
         return replace(
             out, status=_status_from_probability(p_hit, settings),
-            reason=f"P(hit) {p_hit:.0%} by {goal.deadline} ({fc_note})",
+            reason=f"{unsettled}P(hit) {p_hit:.0%} by {goal.deadline} ({fc_note})",
         )  # fmt: skip
     assert out.plan_status is not None
-    return replace(out, status=out.plan_status, reason=f"from the plan only: {fc_note}")
+    return replace(out, status=out.plan_status, reason=f"{unsettled}from the plan only: {fc_note}")
 
 
 def resolve_baseline(goal: Goal, history: pd.Series, gp: GoalPeriods) -> tuple[float | None, str]:
@@ -255,13 +285,44 @@ def _recent_slope(known: pd.Series, elapsed: int) -> float | None:
     return float(slope)
 
 
+def daily_rollup(spec: MetricSpec) -> str | None:
+    """How the metric's value for a longer period follows from its daily values: ``mean``
+    of the days, ``end`` (the last day's), ``sum`` of the days (counts and sums of rows
+    over the period), or None (distinct counts and ratios over the period: not known from
+    the days)."""
+    if spec.rollup is Rollup.mean:
+        return "mean"
+    if spec.rollup is Rollup.end:
+        return "end"
+    d = spec.definition
+    if isinstance(d, SimpleDefinition) and d.agg in (Aggregation.count, Aggregation.sum):
+        return "sum"
+    return None
+
+
 def _forecast(
-    known: pd.Series, goal: Goal, gp: GoalPeriods, settings: GoalSettings, week_start: str
-) -> tuple[Forecast | None, str]:
+    known: pd.Series, goal: Goal, gp: GoalPeriods, settings: GoalSettings, week_start: str,
+    daily: pd.Series | None = None, rollup: str | None = None,
+) -> tuple[Forecast | None, str]:  # fmt: skip
     series = regular(known, goal.grain, week_start)
     horizon = period_offset(series.index[-1], gp.deadline, goal.grain)
     season = season_length(goal.grain)
     floor = 0.0 if float(series.min()) >= 0 else None
+    days = None if daily is None else regular(daily.dropna(), Grain.day)
+    if goal.grain is not Grain.day and rollup is not None and days is not None:
+        first = shift_periods(series.index[-1], goal.grain, 1)
+        ahead = [shift_periods(first, goal.grain, i) for i in range(horizon)]
+        spans = [(p, shift_periods(p, goal.grain, 1) - timedelta(days=1)) for p in ahead]
+        if (
+            len(days) >= MIN_DAYS
+            and days.index[-1] < spans[-1][1]
+            and days.index[-1] >= first - timedelta(days=1)
+        ):
+            fc = rollup_forecast(
+                days, spans, rollup, simulations=settings.simulations, seed=settings.seed,
+                floor=floor,
+            )  # fmt: skip
+            return fc, f"{fc.model}, on {len(days)} days"
     try:
         fc = forecast(
             series, horizon, season=season, simulations=settings.simulations,
