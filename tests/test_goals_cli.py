@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -91,3 +92,34 @@ def test_goal_mistakes_are_one_line(tmp_path: Path, args: tuple[str, ...], messa
     assert out.returncode != 0
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_goals_show_json_has_the_goal_its_revisions_status_and_forecast(
+    ws: Workspace,  # noqa: F811
+) -> None:
+    from tests.test_goals_workspace import pandas_signups
+
+    w = ("-w", str(ws.path))
+    cli("objectives", "add", "Grow sign-ups", "--perspective", "customer", *w)
+    cli("goals", "add", "signups", "--target", ">= 60", "--objective", "grow-sign-ups",
+        "--start", "2026-04-01", "--deadline", "2026-09-30", "--as-of", TODAY.isoformat(),
+        *w)  # fmt: skip
+    cli("goals", "revise", "signups-2026-09-30", "--target", ">= 55", "--reason", "freeze", *w)
+    doc = json.loads(cli("goals", "show", "signups-2026-09-30", "--format", "json",
+                         "--as-of", TODAY.isoformat(), *w))  # fmt: skip
+    counts = pandas_signups(ws)  # independent of the metric layer
+    june = counts[pd.Period("2026-06")]
+    assert doc["id"] == doc["goal"]["id"] == "signups-2026-09-30"
+    assert doc["as_of"] == TODAY.isoformat() and doc["pinned_by"] == "as_of"
+    assert doc["current"] == june and doc["current_period"] == "2026-06-01"
+    assert doc["revisions"][0]["reason"] == "freeze" and doc["target"]["value"] == 55
+    assert doc["status"] in ("achieved", "on track", "at risk", "off track")
+    fc = doc["forecast"]
+    assert fc["p10"] <= fc["p50"] <= fc["p90"] and 0 <= doc["p_hit"] <= 1
+    # The fan runs from the month after June to the deadline's month, ending on the P10-P90
+    # the forecast reports.
+    assert [f["period"] for f in doc["fan"]] == ["2026-07-01", "2026-08-01", "2026-09-01"]
+    assert (doc["fan"][-1]["p10"], doc["fan"][-1]["p90"]) == (fc["p10"], fc["p90"])
+    assert {c["letter"] for c in doc["smart"]["checks"]} == set("SMART")
+    bad = runner.invoke(app, ["goals", "show", "signups-2026-09-30", "--format", "xml", *w])
+    assert bad.exit_code != 0 and "unknown format 'xml'; use table or json" in str(bad.exception)

@@ -4,12 +4,15 @@ methods of :class:`northstar.Workspace`."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
 
 from northstar.cli import render_goals as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, as_of_day
+from northstar.errors import GoalError
+from northstar.goals.scorecard import goal_detail_dict
 from northstar.workspace import Workspace
 
 objectives_app = typer.Typer(help="Business objectives the KPIs serve (balanced scorecard).")
@@ -144,14 +147,21 @@ def goals_show(
     goal_id: Annotated[str, typer.Argument(help="Goal id.")],
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table",
 ) -> None:
     """Progress, plan, run-rates, forecast, status, SMART check and revision history."""
+    if fmt not in ("table", "json"):
+        raise GoalError(f"unknown format {fmt!r}; use table or json")
     ws = Workspace(workspace)
     today = _day(as_of)
     progress = ws.track_goal(goal_id, today=today)
     check = (
         ws.check_goal(goal_id, today=today) if progress.spec.id in ws.registry().metrics else None
     )
+    if fmt == "json":
+        doc = goal_detail_dict(progress, check, ws.settings.currency, ws.as_of(today))
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
     show.goal_detail(progress, check, ws.settings.currency)
 
 

@@ -14,8 +14,10 @@ from datetime import date
 from typing import Any
 
 from northstar.goals.model import PERSPECTIVE_TITLES, GoalBook, Objective
+from northstar.goals.smart import SmartCheck
 from northstar.goals.tracking import GoalProgress, Status
 from northstar.metrics.format import format_value
+from northstar.metrics.periods import shift_periods
 from northstar.metrics.spec import Perspective, Unit
 from northstar.store.freshness import AsOf, freshness_fields
 
@@ -287,3 +289,48 @@ def _md_row(p: GoalProgress, currency: str) -> str:
         row["sparkline"],
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
+
+
+def goal_detail_dict(
+    p: GoalProgress, check: SmartCheck | None, currency: str, freshness: AsOf | None = None
+) -> dict[str, Any]:
+    """One goal as ``goals show ID --format json`` gives it (docs/goals.md#goals-show-json):
+    the freshness block, the goal as stored (with its revisions), the scorecard line
+    (status, reason, progress, P(hit), forecast P10/P50/P90), the forecast fan per period
+    to the deadline, and the SMART check."""
+    fc = p.forecast
+    fan = None
+    if fc is not None and p.current_period is not None:
+        band = fc.band()
+        first = p.history.index[-1] if len(p.history) else p.current_period
+        fan = [
+            {
+                "period": shift_periods(first, p.goal.grain, int(r["step"])).isoformat(),
+                "p10": float(r["p10"]),
+                "p50": float(r["p50"]),
+                "p90": float(r["p90"]),
+            }
+            for r in band.to_dict("records")
+        ]
+    smart = None
+    if check is not None:
+        smart = {
+            "ok": check.ok,
+            "checks": [
+                {"letter": c.letter, "name": c.name, "state": c.state.value, "detail": c.detail}
+                for c in check.checks
+            ],
+            "achievability": {
+                "verdict": check.achievability.verdict.value,
+                "detail": check.achievability.detail,
+            },
+        }
+    return {
+        **freshness_fields(freshness),
+        "id": p.goal.id,
+        "goal": p.goal.model_dump(mode="json"),
+        **{k: v for k, v in kpi_row(p, currency).items() if k not in ("goal", "revisions")},
+        "revisions": [r.model_dump(mode="json", exclude_none=True) for r in p.goal.revisions],
+        "fan": fan,
+        "smart": smart,
+    }
