@@ -23,9 +23,12 @@ demo: $(VENV)/.installed
 	$(BIN)/northstar demo --workspace $(DEMO) --replace
 	$(BIN)/northstar scorecard --workspace $(DEMO)
 
-# Tests that run again with the clock far before and far after the demo data, so that no
-# test can lean on the day CI runs (docs/freshness.md).
-DATED_TESTS ?= tests/test_freshness.py tests/test_analyses_cli.py tests/test_lifecycle_stickiness.py
+# Tests that run again with the machine's clock moved far before and far after the demo
+# data, so that no test can lean on the day CI runs (docs/freshness.md): the modules that
+# run on the machine's clock (ingestion, access) take the moved day (tests/conftest.py),
+# the others check that the day they set wins.
+DATED_TESTS ?= tests/test_freshness.py tests/test_analyses_cli.py tests/test_lifecycle_stickiness.py \
+	tests/test_web_access.py tests/test_ingest_server.py
 
 ## make test: ruff, mypy and the whole test suite (the web UI's tests drive Debian's chromium),
 ## then the date-sensitive tests with the clock set to 2025-01-01 and to 2028-01-01

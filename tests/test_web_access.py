@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from starlette.requests import Request
 
+from northstar import clock
 from northstar.errors import AccessError
 from northstar.settings import SETTINGS_FILE
 from northstar.web.runtime import KEY_COOKIE, check_page_access
@@ -121,8 +123,11 @@ def test_a_read_key_looks_an_admin_key_changes(server: RunningServer, key_ws: Wo
     assert done.status_code == 303
     assert [o.name for o in key_ws.goal_book().objectives] == ["Grow revenue"]
     admin_id = next(k.key_id for k in key_ws.api_keys() if k.kind == "admin")
+    # Half a year after the server's today (this module runs on the machine's clock, which
+    # `make test` moves): a deadline in the future on any day.
+    deadline = (clock.today() + timedelta(days=180)).isoformat()
     goal = {"metric": "signups", "target": ">= 5", "objective": "grow-revenue",
-            "deadline": "2027-06-30"}  # fmt: skip
+            "deadline": deadline}  # fmt: skip
     assert admin.post("/goals/new", data=goal, headers=headers).status_code == 303
     (saved,) = key_ws.goal_book().goals
     assert saved.created_by == f"web ({admin_id})"  # who changed it, by key
