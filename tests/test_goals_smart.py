@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,3 +125,13 @@ def test_suggestions_for_lower_is_better_go_down() -> None:
 def test_suggestions_need_three_windows() -> None:
     with pytest.raises(ValueError, match="at least 3"):
         suggest_targets(SPECS["mau"], GROWING.iloc[:5], 140, 3)
+
+
+def test_a_metric_without_data_says_so_once(tmp_path: Path) -> None:
+    from northstar.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "empty", timezone="UTC")
+    new = ws.add_goal("nps", ">= 30", deadline="2026-12-31", save=False,
+                      today=date(2026, 6, 1))  # fmt: skip
+    (measurable,) = [c for c in new.check.checks if c.letter == "M"]
+    assert measurable.detail == "no value of nps yet; check the data or set a baseline"

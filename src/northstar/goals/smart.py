@@ -156,9 +156,11 @@ def check_goal(
     checks.append(Check("S", "Specific", specific, spec_detail))
 
     if baseline is None:
-        checks.append(Check("M", "Measurable", CheckState.failed,
-                            f"no value of {spec.id} for {baseline_label}; check the data or "
-                            "set a baseline"))  # fmt: skip
+        # The label says what is missing ("no value of nps yet", "… for the baseline
+        # period …; set a baseline …"): say it once, with the fix.
+        missing = baseline_label if "set a" in baseline_label else (
+            f"{baseline_label}; check the data or set a baseline")  # fmt: skip
+        checks.append(Check("M", "Measurable", CheckState.failed, missing))
     else:
         value = format_value(baseline, spec.unit, currency)
         checks.append(Check("M", "Measurable", CheckState.passed,
