@@ -63,8 +63,23 @@ def test_lifecycle_and_stickiness_json(folder: Path) -> None:
     got = as_json(folder, "lifecycle", "--event", "signup", "--grain", "week",
                   "--from", "2026-03-02", "--to", "2026-03-15")  # fmt: skip
     assert got["rows"] == [
-        {"period": "2026-03-02", "new": 2, "returning": 0, "resurrecting": 0, "dormant": 0},
-        {"period": "2026-03-09", "new": 0, "returning": 0, "resurrecting": 0, "dormant": -2},
+        {
+            "period": "2026-03-02",
+            "new": 2,
+            "returning": 0,
+            "resurrecting": 0,
+            "dormant": 0,
+            "partial": False,
+        },
+        # data through Mar 10: the week of Mar 9 is still in progress
+        {
+            "period": "2026-03-09",
+            "new": 0,
+            "returning": 0,
+            "resurrecting": 0,
+            "dormant": -2,
+            "partial": True,
+        },
     ]
     got = as_json(folder, "stickiness", "--event", "create", "--grain", "week",
                   "--from", "2026-03-02", "--to", "2026-03-15")  # fmt: skip

@@ -38,23 +38,80 @@ def test_lifecycle_by_day(log: Workspace) -> None:
     rows = log.lifecycle("open", grain="day", start="2026-03-02", end="2026-03-05", today=TODAY)
     assert rows.to_dict()["rows"] == [
         # B first seen, C created: both new.
-        {"period": "2026-03-02", "new": 2, "returning": 0, "resurrecting": 0, "dormant": 0},
+        {
+            "period": "2026-03-02",
+            "new": 2,
+            "returning": 0,
+            "resurrecting": 0,
+            "dormant": 0,
+            "partial": False,
+        },
         # A was created on Mar 1, so on its first active day it is resurrecting (as in
         # PostHog); B returns; C went dormant.
-        {"period": "2026-03-03", "new": 0, "returning": 1, "resurrecting": 1, "dormant": -1},
-        {"period": "2026-03-04", "new": 0, "returning": 1, "resurrecting": 0, "dormant": -1},
-        {"period": "2026-03-05", "new": 0, "returning": 0, "resurrecting": 1, "dormant": -1},
+        {
+            "period": "2026-03-03",
+            "new": 0,
+            "returning": 1,
+            "resurrecting": 1,
+            "dormant": -1,
+            "partial": False,
+        },
+        {
+            "period": "2026-03-04",
+            "new": 0,
+            "returning": 1,
+            "resurrecting": 0,
+            "dormant": -1,
+            "partial": False,
+        },
+        {
+            "period": "2026-03-05",
+            "new": 0,
+            "returning": 0,
+            "resurrecting": 1,
+            "dormant": -1,
+            "partial": False,
+        },
     ]
 
 
 def test_lifecycle_by_week(log: Workspace) -> None:
     rows = log.lifecycle("open", grain="week", start="2026-03-02", end="2026-03-15", today=TODAY)
     # Week of Mar 2: A (created Mar 1, the week before) resurrecting; B and C new.
-    # Week of Mar 9: A returning; B and C dormant.
+    # Week of Mar 9: A returning; B and C dormant. The log ends on Mar 10, so that week is
+    # still in progress (partial).
     assert rows.to_dict()["rows"] == [
-        {"period": "2026-03-02", "new": 2, "returning": 0, "resurrecting": 1, "dormant": 0},
-        {"period": "2026-03-09", "new": 0, "returning": 1, "resurrecting": 0, "dormant": -2},
+        {
+            "period": "2026-03-02",
+            "new": 2,
+            "returning": 0,
+            "resurrecting": 1,
+            "dormant": 0,
+            "partial": False,
+        },
+        {
+            "period": "2026-03-09",
+            "new": 0,
+            "returning": 1,
+            "resurrecting": 0,
+            "dormant": -2,
+            "partial": True,
+        },
     ]
+
+
+def test_lifecycle_flags_the_period_still_in_progress(log: Workspace) -> None:
+    # The log ends on Tuesday Mar 10 (the day judged on is later, Mar 11): the week of
+    # Mar 9 has two observed days, its counts are real (A returned on Mar 10) but may still
+    # grow, so the row says so; the week of Mar 16 has no observed day and no counts.
+    rows = log.lifecycle(
+        "open", grain="week", start="2026-03-02", end="2026-03-22", today=date(2026, 3, 11)
+    ).to_dict()["rows"]
+    assert [(r["period"], r["partial"]) for r in rows] == [
+        ("2026-03-02", False), ("2026-03-09", True), ("2026-03-16", False),
+    ]  # fmt: skip
+    assert rows[1]["returning"] == 1
+    assert [rows[2][k] for k in ("new", "returning", "resurrecting", "dormant")] == [None] * 4
 
 
 def test_stickiness_histogram_and_cumulative(log: Workspace) -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
@@ -38,7 +38,7 @@ class Lifecycle:
         }
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["period", *STATUSES])
+        return pd.DataFrame(self.rows, columns=["period", *STATUSES, "partial"])
 
 
 def created_periods(ctx: Context, grain: Grain) -> ir.Table:
@@ -97,6 +97,9 @@ def lifecycle(
     result = Lifecycle(spec, g)
     for p in periods(first_period, rng.last, g, week_start):
         row: dict[str, Any] = {"period": p.isoformat()}
+        # a period that started but ends after the last day observed is still filling in
+        last_day = shift_periods(p, g, 1) - timedelta(days=1)
+        row["partial"] = p <= today < last_day
         for status_name in STATUSES:
             n = found.get((p, status_name), 0)
             # a period that starts after the last day observed has no data: null, not a

@@ -133,9 +133,12 @@ def lifecycle(result: Lifecycle, fmt: str) -> None:
                          ("dormant", "red")]:  # fmt: skip
         table.add_column(name, justify="right", style=colour)
     for row in result.rows:
-        table.add_row(row["period"], *(_count(row[k]) for k in
+        period = row["period"] + ("*" if row.get("partial") else "")
+        table.add_row(period, *(_count(row[k]) for k in
                       ("new", "returning", "resurrecting", "dormant")))  # fmt: skip
     console.print(table)
+    if any(row.get("partial") for row in result.rows):
+        console.print("* period still in progress: counts may still grow", style="dim")
 
 
 def stickiness(result: Stickiness, fmt: str) -> None:
