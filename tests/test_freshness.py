@@ -194,6 +194,26 @@ def test_analyses_beyond_the_data_are_null(log: Workspace, monkeypatch: pytest.M
     assert funnel.reason == "after the data (data through 2026-03-10)"
 
 
+def test_a_workspace_without_data_shows_no_numbers_not_zeros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_clock(monkeypatch, "2026-03-11")
+    empty = Workspace.init(tmp_path / "empty", timezone="UTC")
+    lifecycle = empty.lifecycle(grain="week", start="2026-03-02", end="2026-03-15")
+    assert {r[k] for r in lifecycle.rows for k in ("new", "returning", "dormant")} == {None}
+    assert lifecycle.reason == "no data yet"
+    funnel = empty.funnel(["signup", "open"], start="2026-03-01", end="2026-03-10")
+    assert [s.count for s in funnel.steps] == [None, None] and funnel.reason == "no data yet"
+    sticky = empty.stickiness(start="2026-03-01", end="2026-03-10")
+    assert {h["users"] for h in sticky.histogram} == {None} and sticky.reason == "no data yet"
+    table = empty.retention("signup", "open", period="day", periods=3, start="2026-03-02",
+                            end="2026-03-03")  # fmt: skip
+    assert [(c.size, c.reason) for c in table.cohorts] == [(None, "no data yet")] * 2
+    # one event anywhere and the same ranges have true zeros again
+    events(empty, [("open", "u9", "2026-03-09T10:00:00Z")])
+    assert empty.lifecycle(grain="week", start="2026-03-02", end="2026-03-08").rows[0]["new"] == 0
+
+
 def test_an_empty_cohort_has_no_share_and_a_cohort_after_the_data_has_no_size(
     log: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -372,7 +372,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, retention(
                 store.ibis, self.settings, request, start=start, end=end or now.end,
-                today=now.horizon,
+                today=now.observed_until,
             ))  # fmt: skip
 
     def funnel(
@@ -397,7 +397,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, funnel(
                 store.ibis, self.settings, request, start=start, end=end or now.end,
-                today=now.horizon,
+                today=now.observed_until,
             ))  # fmt: skip
 
     def lifecycle(
@@ -415,7 +415,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, lifecycle(
                 store.ibis, self.settings, event, grain=grain, start=start,
-                end=end or now.end, today=now.horizon,
+                end=end or now.end, today=now.observed_until,
             ))  # fmt: skip
 
     def stickiness(
@@ -434,7 +434,7 @@ class Workspace:
             now = self._as_of(store, today)
             return stamped(now, stickiness(
                 store.ibis, self.settings, event, grain=grain, cumulative=cumulative,
-                start=start, end=end or now.end, today=now.horizon,
+                start=start, end=end or now.end, today=now.observed_until,
             ))  # fmt: skip
 
     def features(self) -> list[Feature]:

@@ -29,7 +29,7 @@ from northstar.metrics.context import NONE, Context
 from northstar.metrics.functions import epoch_us
 from northstar.metrics.periods import Grain
 from northstar.settings import Settings
-from northstar.store.freshness import AsOf, freshness_fields
+from northstar.store.freshness import AsOf, after_the_data, freshness_fields
 
 MIN_STEPS, MAX_STEPS = 2, 20
 DEFAULT_WINDOW = timedelta(days=14)
@@ -408,7 +408,7 @@ def funnel(
     rng = Range.make(Grain.day, start, end, today=today, default_days=29)
     if rng.first > today:  # wholly after the last day of data: nothing was observed
         nothing = [Step(s.label, None, None, None, None, None) for s in request.steps]
-        reason = f"after the data (data through {today.isoformat()})"
+        reason = after_the_data(today)
         return FunnelResult(request, rng.first, rng.last, nothing, reason=reason)
     reach = rng.last + timedelta(days=request.window.days + 1)
     ctx = make_context(backend, settings, rng, reach=reach)

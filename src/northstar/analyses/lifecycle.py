@@ -17,7 +17,7 @@ from northstar.analyses.events import EventSpec, person_days
 from northstar.metrics.context import Context
 from northstar.metrics.periods import Grain, period_start, periods, shift_periods
 from northstar.settings import Settings
-from northstar.store.freshness import AsOf, freshness_fields
+from northstar.store.freshness import AsOf, after_the_data, freshness_fields
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
@@ -28,6 +28,7 @@ class Lifecycle:
     grain: Grain
     rows: list[dict[str, Any]] = field(default_factory=list)
     as_of: AsOf | None = None  # the workspace's as-of and freshness
+    reason: str | None = None  # why there are no counts (the range is after the data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class Lifecycle:
             "event": self.event.label,
             "grain": self.grain.value,
             "rows": self.rows,
+            "reason": self.reason,
         }
 
     def frame(self) -> pd.DataFrame:
@@ -95,6 +97,8 @@ def lifecycle(
     frame = counted.union(dormant.select("period", "status", "n")).to_pandas()
     found = {(_day(r["period"]), r["status"]): int(r["n"]) for r in frame.to_dict("records")}
     result = Lifecycle(spec, g)
+    if first_period > today:
+        result.reason = after_the_data(today)
     for p in periods(first_period, rng.last, g, week_start):
         row: dict[str, Any] = {"period": p.isoformat()}
         # a period that started but ends after the last day observed is still filling in

@@ -28,7 +28,7 @@ from northstar.metrics.context import Context
 from northstar.metrics.functions import epoch_us
 from northstar.metrics.periods import Grain, shift_periods
 from northstar.settings import Settings
-from northstar.store.freshness import AsOf, freshness_fields
+from northstar.store.freshness import AsOf, after_the_data, freshness_fields
 
 MAX_PERIODS = 400
 _US_PER_DAY = 86_400 * 1_000_000
@@ -440,7 +440,7 @@ def _table(
             observable = sum(1 for k in range(n) if shift_periods(cohort, grain, k) <= rng.today)
             label = None if request.by is None else key
             if observable == 0:  # the cohort starts after the last day of data
-                after = f"after the data (data through {rng.today.isoformat()})"
+                after = after_the_data(rng.today)
                 table.cohorts.append(Cohort(cohort, None, [], [], label, False, after))
                 continue
             # The last observed period is partial when it ends after the last day of data.

@@ -15,7 +15,7 @@ from northstar.analyses.common import Range, make_context
 from northstar.analyses.events import EventSpec, person_days
 from northstar.metrics.periods import Grain, period_start, periods
 from northstar.settings import Settings
-from northstar.store.freshness import AsOf, freshness_fields
+from northstar.store.freshness import AsOf, after_the_data, freshness_fields
 
 
 @dataclass
@@ -74,7 +74,7 @@ def stickiness(
     seen = len(periods(first, min(rng.last, today), rng.grain, week_start)) if first <= today else 0
     result = Stickiness(spec, rng.grain, cumulative, partial=rng.last > today, observed=seen)
     if seen == 0:
-        result.reason = f"after the data (data through {today.isoformat()})"
+        result.reason = after_the_data(today)
     elif seen < total:
         result.reason = (
             f"the range runs past the data (through {today.isoformat()}): only {seen} of its "

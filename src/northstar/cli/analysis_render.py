@@ -137,6 +137,8 @@ def lifecycle(result: Lifecycle, fmt: str) -> None:
         table.add_row(period, *(_count(row[k]) for k in
                       ("new", "returning", "resurrecting", "dormant")))  # fmt: skip
     console.print(table)
+    if result.reason:
+        console.print(f"– {result.reason}", style="dim")
     if any(row.get("partial") for row in result.rows):
         console.print("* period still in progress: counts may still grow", style="dim")
 

@@ -80,6 +80,17 @@ def watermarks(store: Store, *, now: datetime) -> tuple[Watermark, ...]:
     )
 
 
+# The "last observed day" of a workspace without any data: before every period.
+NO_DATA_YET = date(1970, 1, 1)
+
+
+def after_the_data(last_observed: date) -> str:
+    """Why a period has no numbers: it is after the last observed day (or nothing is)."""
+    if last_observed <= NO_DATA_YET:
+        return "no data yet"
+    return f"after the data (data through {last_observed.isoformat()})"
+
+
 @dataclass(frozen=True)
 class AsOf:
     """The workspace's "now": the day everything is judged on and how fresh the data is.
@@ -119,6 +130,14 @@ class AsOf:
         if self.through is None:
             return self.today
         return min(self.today, self.through)
+
+    @property
+    def observed_until(self) -> date:
+        """The last observed day for analyses that split observed from unobserved periods
+        (retention, funnels, lifecycle, stickiness): ``horizon``, or :data:`NO_DATA_YET`
+        (before any period) when the workspace holds no data at all, so that an empty
+        workspace shows no numbers rather than zeros."""
+        return NO_DATA_YET if self.through is None else self.horizon
 
     @property
     def age_days(self) -> int | None:

@@ -292,7 +292,8 @@ def lifecycle_view(result: Any) -> dict[str, Any]:
         "options": {"scales": {"x": {"stacked": True}, "y": {"stacked": True}},
                     "plugins": {"legend": {"position": "bottom"}}},
     }  # fmt: skip
-    return {"rows": result.rows, "chart": chart, "statuses": list(LIFECYCLE_COLOURS)}
+    return {"rows": result.rows, "chart": chart, "statuses": list(LIFECYCLE_COLOURS),
+            "reason": result.reason}  # fmt: skip
 
 
 def stickiness_view(result: Any) -> dict[str, Any]:
