@@ -168,6 +168,21 @@ def test_beyond_the_watermark_is_null_and_a_quiet_day_is_zero(
     assert "dau,2026-03-11,,false" in csv  # an empty cell, not 0
 
 
+def test_the_chart_leaves_a_gap_where_there_is_no_data(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from northstar.web.present import explorer_view
+
+    set_clock(monkeypatch, AFTER)
+    frame = log.query(["dau"], grain="day", start="2026-03-09", end="2026-03-11")
+    view = explorer_view(frame, log.registry().get("dau"), "USD", None)
+    # Chart.js draws null as a gap (spanGaps is off for metric lines): a quiet day is a
+    # point at 0, a day after the data is no point at all, and the table shows "–".
+    assert view["chart"]["data"]["datasets"][0]["data"] == [0.0, 1.0, None]
+    assert "spanGaps" not in view["chart"]["data"]["datasets"][0]
+    assert [r["value"] for r in view["rows"]] == ["0", "1", "–"]
+
+
 def test_a_comparison_with_a_period_without_data_has_no_change(
     log: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
