@@ -244,6 +244,8 @@ def template(t: Template, specs: dict[str, MetricSpec], currency: str) -> None:
                 baseline = format_value(kpi.suggestion.baseline, spec.unit, currency)
             if kpi.target is not None and spec is not None:
                 target = kpi.target.describe(spec.unit, currency)
+            if kpi.existing:
+                target = f"already a goal: {kpi.existing}"
             table.add_row(
                 obj.name if i == 0 else "", PERSPECTIVE_TITLES[obj.perspective] if i == 0 else "",
                 kpi.metric or "[red]missing[/]", kpi.why, baseline, target,

@@ -191,20 +191,31 @@ def add_goal(
 ) -> NewGoal:
     """Create a goal, check it against SMART and (unless ``save`` is false) store it.
 
-    ``start`` and ``deadline`` default to the time frame of the (first) objective;
-    without one, ``start`` is the first day of the current period.
+    ``start`` defaults to the first day of the current period (as of ``ctx.as_of``),
+    moved into the (first) objective's time frame when it has one; the baseline is then
+    the period before the goal's own start, never the objective's. ``deadline`` defaults
+    to the end of that time frame. Warnings (not errors): a deadline outside an
+    objective's time frame, another goal on the same metric and segment over an
+    overlapping time (a duplicate, or a conflict when the targets differ).
     """
     with ctx.edit() if save else nullcontext(ctx.load()) as book:
         spec = ctx.registry.get(metric)
         grain = parse_grain(grain)
         target = as_target(target, spec)
-        start, deadline = parse_date(start, "start"), parse_date(deadline, "deadline")
-        frames = [get_objective(book, o).time_frame for o in objectives]
-        frame = next((f for f in frames if f is not None), None)
-        start = start or (frame.start if frame else period_start(ctx.as_of, grain, ctx.week_start))
+        given_start = parse_date(start, "start")
+        deadline = parse_date(deadline, "deadline")
+        chosen = [get_objective(book, o) for o in objectives]
+        frame = next((o.time_frame for o in chosen if o.time_frame is not None), None)
+        start = given_start or default_start(ctx, grain, frame)
         deadline = deadline or (frame.end if frame else None)
         if deadline is None:
             raise GoalError("give a deadline (or an objective that has a time frame)")
+        if given_start is None and deadline <= start:
+            raise GoalError(
+                f"deadline {deadline} is not after the current {grain.value}, which starts on "
+                f"{start} (as of {ctx.as_of}); give a later deadline, or a --start if the goal "
+                "began earlier"
+            )
         taken = {g.id for g in book.goals}
         gid = goal_id or slugify(f"{metric}-{deadline.isoformat()}", taken)
         if gid in taken:
@@ -217,8 +228,8 @@ def add_goal(
             )  # fmt: skip
         except ValueError as exc:
             raise GoalError(f"goal on {metric}: {first_problem(exc)}") from None
-        check = smart_check(ctx, goal, book)
-        warnings = []
+        check = smart_check(ctx, goal, book, creating=True)
+        warnings = [*frame_warnings(goal, chosen), *overlap_warnings(goal, book.goals, spec)]
         book.goals.append(goal)
         limit = ctx.settings.goals.max_kpis_per_objective
         for oid in goal.objectives:
@@ -228,8 +239,82 @@ def add_goal(
     return NewGoal(goal, check, tuple(warnings), saved=save)
 
 
-def smart_check(ctx: GoalContext, goal: Goal, book: GoalBook | None = None) -> SmartCheck:
-    """The SMART check of ``goal`` against the workspace's data as of ``ctx.as_of``."""
+def default_start(ctx: GoalContext, grain: Grain, frame: TimeFrame | None) -> date:
+    """The first day of the current period, moved into ``frame``: its start when the frame
+    begins later, or (a frame wholly in the past) its start too, for a goal set after the
+    fact."""
+    current = period_start(ctx.as_of, grain, ctx.week_start)
+    if frame is None:
+        return current
+    if current < frame.start or current > frame.end:
+        return frame.start
+    return current
+
+
+def frame_warnings(goal: Goal, objectives: Sequence[Objective]) -> list[str]:
+    """A deadline (or start) outside the time frame of an objective the goal serves."""
+    out = []
+    for o in objectives:
+        tf = o.time_frame
+        if tf is None:
+            continue
+        if not tf.start <= goal.deadline <= tf.end:
+            out.append(
+                f"deadline {goal.deadline} is outside the time frame of objective '{o.id}' "
+                f"({tf.start} to {tf.end}); move the deadline or the objective's time frame"
+            )
+        elif goal.start < tf.start:
+            out.append(
+                f"start {goal.start} is before the time frame of objective '{o.id}' "
+                f"({tf.start} to {tf.end})"
+            )
+    return out
+
+
+def overlap_warnings(goal: Goal, others: Sequence[Goal], spec: MetricSpec) -> list[str]:
+    """Other goals on the same metric and segment whose time overlaps ``goal``'s: the same
+    target is a duplicate, a different one a conflict (which one does the team chase?)."""
+    out = []
+    for other in others:
+        if other.id == goal.id or other.metric != goal.metric:
+            continue
+        if _segment_key(other.where) != _segment_key(goal.where):
+            continue
+        if other.deadline < goal.start or goal.deadline < other.start:
+            continue
+        theirs = other.target.describe(spec.unit)
+        if other.target == goal.target and other.deadline == goal.deadline:
+            out.append(
+                f"duplicate of goal '{other.id}' ({spec.id} {theirs} by {other.deadline}); "
+                f"remove one (northstar goals remove {other.id})"
+            )
+        else:
+            out.append(
+                f"conflicts with goal '{other.id}' on the same metric and segment "
+                f"({spec.id} {theirs} by {other.deadline}); revise or remove one so the "
+                "team chases one target"
+            )
+    return out
+
+
+def _segment_key(where: str | None) -> str:
+    return " ".join((where or "").lower().split())
+
+
+def goals_on(book: GoalBook, metric: str, start: date, deadline: date) -> list[Goal]:
+    """Goals on ``metric`` for all users whose time overlaps ``start``..``deadline``."""
+    return [
+        g for g in book.goals
+        if g.metric == metric and not g.where and not (g.deadline < start or deadline < g.start)
+    ]  # fmt: skip
+
+
+def smart_check(
+    ctx: GoalContext, goal: Goal, book: GoalBook | None = None, *, creating: bool = False
+) -> SmartCheck:
+    """The SMART check of ``goal`` against the workspace's data as of ``ctx.as_of``
+    (``creating``: the goal is being set now, so a start before the current period is
+    worth saying)."""
     book = book or ctx.load()
     spec = ctx.registry.get(goal.metric)
     gp = goal_periods(goal, ctx.week_start)
@@ -238,6 +323,7 @@ def smart_check(ctx: GoalContext, goal: Goal, book: GoalBook | None = None) -> S
     return check_goal(
         goal, book, spec, history.dropna(), baseline=baseline, baseline_label=label,
         periods=gp.total, currency=ctx.settings.currency,
+        current_period=period_start(ctx.as_of, goal.grain, ctx.week_start) if creating else None,
     )  # fmt: skip
 
 
@@ -476,6 +562,7 @@ class TemplateKpi:
     note: str
     suggestion: Suggestion | None
     target: Target | None  # the "stretch" suggestion, when the history allows one
+    existing: str | None = None  # a goal already on this metric over the same time: skipped
 
 
 @dataclass(frozen=True)
@@ -516,12 +603,21 @@ def template(
         first = period_start(start, grain, ctx.week_start)
         deadline = shift_periods(first, grain, 6) - timedelta(days=1)
     available = frozenset(ctx.registry.metrics)
+    book = ctx.load()
     objectives = []
     for idea in TEMPLATES[stage]:
         kpis = []
         for kpi in idea.kpis:
             metric, note = pick_metric(kpi, available)
             suggestion, target = None, None
+            taken = goals_on(book, metric, start, deadline) if metric is not None else []
+            if taken:  # never a second goal on a metric already targeted: keep or revise it
+                ids = ", ".join(g.id for g in taken)
+                note = "; ".join(n for n in (note, (
+                    f"already targeted by goal {ids}; skipped (to change its target: "
+                    f"northstar goals revise {taken[0].id} --target ...)")) if n)  # fmt: skip
+                kpis.append(TemplateKpi(metric, kpi.why, note, None, None, taken[0].id))
+                continue
             if metric is not None:
                 try:
                     suggestion = suggest(ctx, metric, deadline=deadline, start=start, grain=grain)

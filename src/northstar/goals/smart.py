@@ -6,13 +6,16 @@
   windows as long as the goal: at most the median → *comfortable*, at most the best →
   *stretch*, beyond the best → *unrealistic* (unknown with fewer than three windows);
 - **Relevant**: the goal serves at least one objective;
-- **Time-bound**: the deadline is after the start, at least one period away.
+- **Time-bound**: the deadline is after the start, at least one period away; a goal set
+  with a start before the current period is flagged (a warning): its baseline is the
+  period before that start, so progress counts change that happened before the goal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 import numpy as np
@@ -138,12 +141,14 @@ def check_goal(
     baseline_label: str,
     periods: int,
     currency: str = "USD",
+    current_period: date | None = None,
 ) -> SmartCheck:
     """Every SMART criterion of ``goal`` with its evidence.
 
     ``history`` is the metric's complete periods (on the goal's segment), ``baseline`` its
     value for the baseline period (or the override), ``periods`` the number of periods
-    from the baseline period to the deadline's.
+    from the baseline period to the deadline's. ``current_period`` (when the goal is being
+    set) is the first day of the period it is set in, to flag a start in the past.
     """
     checks: list[Check] = []
     segment = f"segment {goal.where}" if goal.where else "all users"
@@ -195,6 +200,13 @@ def check_goal(
         checks.append(Check("T", "Time-bound", CheckState.failed,
                             f"deadline {goal.deadline} falls in the baseline period; move it "
                             f"at least one {goal.grain.value} later"))  # fmt: skip
+    elif current_period is not None and goal.start < current_period:
+        checks.append(Check("T", "Time-bound", CheckState.warning,
+                            f"starts {goal.start}, already in the past (the current "
+                            f"{goal.grain.value} began {current_period}): progress is measured "
+                            f"from the {goal.grain.value} before that start, so change that "
+                            f"already happened counts; deadline {goal.deadline}, {periods} "
+                            f"{goal.grain.value}(s) after the baseline period"))  # fmt: skip
     else:
         checks.append(Check("T", "Time-bound", CheckState.passed,
                             f"deadline {goal.deadline}, {periods} {goal.grain.value}(s) after "

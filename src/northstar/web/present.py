@@ -393,6 +393,8 @@ def smart_view(new: Any) -> dict[str, Any]:
 def template_view(t: Any, registry: Any, currency: str) -> dict[str, Any]:
     def target(k: Any) -> str:
         spec = registry.metrics.get(k.metric) if k.metric else None
+        if k.existing:
+            return f"already a goal: {k.existing}"
         if k.target is None or spec is None:
             return "–"
         text: str = k.target.describe(spec.unit, currency)
