@@ -45,13 +45,14 @@ def test_trend_that_hits_the_target_exactly_gives_a_coin_flip() -> None:
 
 
 def test_seasonal_model_on_a_trend_also_gives_a_coin_flip() -> None:
-    # 16 weeks of daily data: enough for the seasonal (weekly) model.
+    # 16 weeks of daily data: enough for the seasonal (weekly) models; on a straight line
+    # plus noise the seasonal level with a trend (the true model) has the largest weight.
     n, h, slope = 112, 28, 5.0
     target = 1000 + slope * (n - 1 + h)
     p = []
     for s in range(8):
         fc = forecast(linear(n, slope, 20, s), h, season=7, seed=1, simulations=1000)
-        assert fc.model.startswith("seasonal ETS")
+        assert fc.model.startswith("seasonal level and trend (m=7")
         p.append(fc.probability(AT_LEAST(target)))
     assert abs(np.mean(p) - 0.5) < 0.12
 
@@ -87,8 +88,8 @@ def test_forecasts_are_reproducible_and_seeded() -> None:
 def test_model_choice_follows_the_history_length() -> None:
     assert not has_seasonal_history(25, 12) and has_seasonal_history(26, 12)
     assert forecast(linear(20, 1, 1, 0), 3, season=12).model == "linear trend"
-    assert forecast(linear(30, 1, 1, 0), 3, season=12).model.startswith("seasonal ETS")
-    assert forecast(linear(30, 1, 1, 0), 3, season=12).model.endswith("m=12)")
+    assert forecast(linear(30, 1, 1, 0), 3, season=12).model.startswith("seasonal")
+    assert "m=12)" in forecast(linear(30, 1, 1, 0), 3, season=12).model
     assert forecast(linear(30, 1, 1, 0), 3, season=1).model == "linear trend"  # yearly
     assert forecast(linear(3, 1, 1, 0), 3, season=12).model == "drift"  # too short to score
     with pytest.raises(NotEnoughHistory, match="2 complete period"):

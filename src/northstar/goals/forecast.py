@@ -8,10 +8,14 @@ documented in docs/goals.md#forecast; the two must say the same.
 - with at least two seasonal cycles of history (``MIN_CYCLES`` × 7 days, 52 weeks, 12
   months, 4 quarters, plus two points, and at least ``MIN_SEASONAL_POINTS``) a **seasonal
   exponential-smoothing model** (statsmodels ETS, additive error and season) is fitted
-  twice — without a trend (A,N,A) and with a trend (A,A,A) — and compared by AIC with a
-  **stable seasonal level** (a mean per position in the season plus independent noise,
-  by least squares); the best is simulated forward, so noise alone does not become a
-  trend, and a stable series keeps the narrow spread of a stable series;
+  twice — without a trend (A,N,A) and with a trend (A,A,A) — beside a **stable seasonal
+  level** (a mean per position in the season plus independent noise, by least squares)
+  and the same **with a straight-line trend**. The four are averaged: each simulates a
+  share of the paths equal to its BIC weight (exp(-BIC/2), normalised), the regressions
+  with the uncertainty of their fitted levels and slope. Noise alone does not become a
+  trend (a trend the data barely supports gets a small share), a stable series keeps
+  the narrow spread of a stable series, and a steady trend's spread grows with the
+  slope's uncertainty;
 - otherwise (at least ``MIN_POINTS`` periods) three simple models compete on their
   one-step-ahead errors over the history (each fitted on the points before the one it
   predicts): a **level** (the mean, with its uncertainty), a **linear trend** (ordinary
@@ -221,19 +225,36 @@ def best_ets_paths(
     *,
     initialization: str = INITIALIZATION,
 ) -> tuple[str, np.ndarray] | None:
-    """The paths of the best (by AIC) of ETS(A,N,A), ETS(A,A,A) and a stable seasonal
-    level (a mean per position in the season, plus noise), with its name; None when none
-    can be fitted."""
-    best: tuple[float, str, np.ndarray] | None = None
+    """Paths averaged over the seasonal candidates — ETS(A,N,A), ETS(A,A,A), a stable
+    seasonal level, and that level with a straight-line trend — each contributing a share
+    of the simulations equal to its BIC weight (exp(-BIC/2), normalised: an approximate
+    posterior probability of the model). A trend the data barely supports gets a small
+    share instead of all of it, so noise does not become a trend. Named after the model
+    with the largest weight; None when no candidate can be fitted."""
+    fits: list[tuple[float, str, np.ndarray]] = []
     for trend, label in ((False, "A,N,A"), (True, "A,A,A")):
         fitted = ets_paths(values, horizon, season, simulations, rng, trend=trend,
                            initialization=initialization)  # fmt: skip
-        if fitted is not None and (best is None or fitted[0] < best[0]):
-            best = (fitted[0], f"seasonal ETS ({label}; m={season})", fitted[1])
-    stable = seasonal_level_paths(values, horizon, season, simulations, rng)
-    if stable is not None and (best is None or stable[0] < best[0]):
-        best = (stable[0], f"seasonal level (m={season})", stable[1])
-    return None if best is None else (best[1], best[2])
+        if fitted is not None:
+            fits.append((fitted[0], f"seasonal ETS ({label}; m={season})", fitted[1]))
+    for trend, label in ((False, "seasonal level"), (True, "seasonal level and trend")):
+        stable = seasonal_level_paths(values, horizon, season, simulations, rng, trend=trend)
+        if stable is not None:
+            fits.append((stable[0], f"{label} (m={season})", stable[1]))
+    if not fits:
+        return None
+    bic = np.array([f[0] for f in fits])
+    weights = np.exp(-(bic - bic.min()) / 2)
+    weights /= weights.sum()
+    order = np.argsort(-weights)
+    counts = np.floor(weights * simulations).astype(int)
+    counts[order[0]] += simulations - counts.sum()
+    paths = np.hstack([fits[i][2][:, : counts[i]] for i in order if counts[i] > 0])
+    top = int(order[0])
+    name = fits[top][1]
+    if weights[top] < 0.995:  # "seasonal level (m=7; weight 92 % of 4 models)"
+        name = f"{name[:-1]}; weight {weights[top]:.0%} of {len(fits)} models)"
+    return name, paths
 
 
 def best_simple_model(values: np.ndarray) -> str:
@@ -270,14 +291,18 @@ def regression_paths(
 
 
 def seasonal_level_paths(
-    values: np.ndarray, horizon: int, season: int, simulations: int, rng: np.random.Generator
-) -> tuple[float, np.ndarray] | None:
-    """A stable level per position in the season (e.g. per weekday) plus independent
-    noise: its AIC and simulated paths (None when the history is too short)."""
+    values: np.ndarray, horizon: int, season: int, simulations: int, rng: np.random.Generator,
+    *, trend: bool = False,
+) -> tuple[float, np.ndarray] | None:  # fmt: skip
+    """A stable level per position in the season (e.g. per weekday), with a straight-line
+    trend when ``trend``, plus independent noise: its BIC and simulated paths, which carry
+    the uncertainty of the fitted levels and slope (None when the history is too short)."""
     n = len(values)
-    if n - season < 2:
-        return None
     design = np.eye(season)[np.arange(n + horizon) % season]
+    if trend:
+        design = np.column_stack([design, np.arange(n + horizon, dtype="float64")])
+    if n - design.shape[1] < 2:
+        return None
     return _regression(values, design, simulations, rng)
 
 
@@ -287,7 +312,7 @@ def _regression(
     """Least squares of ``values`` on the first rows of ``design``, simulated on the rest:
     each path draws the noise variance (scaled inverse chi-squared) and the coefficients
     (normal, given that variance), so the spread includes the uncertainty of the fit
-    (the Bayesian predictive distribution under a flat prior). Also returns the AIC
+    (the Bayesian predictive distribution under a flat prior). Also returns the BIC
     (Gaussian likelihood), comparable with an ETS model's on the same values."""
     n = len(values)
     past, ahead = design[:n], design[n:]
@@ -301,8 +326,8 @@ def _regression(
     betas = beta + (rng.standard_normal((simulations, k)) @ chol.T) * np.sqrt(variances)[:, None]
     noise = rng.standard_normal((len(ahead), simulations)) * np.sqrt(variances)
     paths: np.ndarray = ahead @ betas.T + noise
-    aic = n * (math.log(2 * math.pi * sse / n) + 1) + 2 * (k + 1)
-    return aic, paths
+    bic = n * (math.log(2 * math.pi * sse / n) + 1) + math.log(n) * (k + 1)
+    return bic, paths
 
 
 def drift_paths(
@@ -330,7 +355,7 @@ def ets_paths(
     damped: bool = False,
     initialization: str = INITIALIZATION,
 ) -> tuple[float, np.ndarray] | None:
-    """The AIC and simulated paths of an ETS model with additive error and season (and
+    """The BIC and simulated paths of an ETS model with additive error and season (and
     an additive, possibly damped, trend), or None when it cannot be fitted."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # slow import
 
@@ -355,10 +380,14 @@ def ets_paths(
     except (ValueError, np.linalg.LinAlgError, IndexError):
         return None
     paths = np.asarray(sim, dtype="float64").reshape(horizon, simulations)
-    aic = float(fitted.aic)
-    if not np.all(np.isfinite(paths)) or not math.isfinite(aic):
+    # Every estimated quantity counts, the initial states included (fixed from the data
+    # by the heuristic, they are fitted all the same), so that the BIC compares fairly
+    # with the regressions': smoothing weights, initial level, trend and season, sigma.
+    k = (2 + trend) + (1 + trend + season - 1) + 1
+    bic = -2 * float(fitted.llf) + math.log(len(values)) * k
+    if not np.all(np.isfinite(paths)) or not math.isfinite(bic):
         return None
-    return aic, paths
+    return bic, paths
 
 
 def _level(values: np.ndarray, horizon: int, sims: int, rng: np.random.Generator) -> np.ndarray:
