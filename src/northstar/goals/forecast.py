@@ -241,6 +241,11 @@ def best_ets_paths(
         stable = seasonal_level_paths(values, horizon, season, simulations, rng, trend=trend)
         if stable is not None:
             fits.append((stable[0], f"{label} (m={season})", stable[1]))
+    for log in (False, True):
+        walk = drift_candidate(values, horizon, simulations, rng, log=log)
+        if walk is not None:
+            fits.append((walk[0], "drift in logs (steady growth rate)" if log else "drift",
+                         walk[1]))  # fmt: skip
     if not fits:
         return None
     bic = np.array([f[0] for f in fits])
@@ -252,8 +257,9 @@ def best_ets_paths(
     paths = np.hstack([fits[i][2][:, : counts[i]] for i in order if counts[i] > 0])
     top = int(order[0])
     name = fits[top][1]
-    if weights[top] < 0.995:  # "seasonal level (m=7; weight 92 % of 4 models)"
-        name = f"{name[:-1]}; weight {weights[top]:.0%} of {len(fits)} models)"
+    if weights[top] < 0.995:  # "seasonal level (m=7; weight 92% of 6 models)"
+        share = f"weight {weights[top]:.0%} of {len(fits)} models"
+        name = f"{name[:-1]}; {share})" if name.endswith(")") else f"{name} ({share})"
     return name, paths
 
 
@@ -342,6 +348,42 @@ def drift_paths(
     steps = rng.normal(0.0, sd, size=(horizon, simulations)) + drifts
     out: np.ndarray = values[-1] + np.cumsum(steps, axis=0)
     return out
+
+
+def drift_candidate(
+    values: np.ndarray, horizon: int, simulations: int, rng: np.random.Generator,
+    *, log: bool = False,
+) -> tuple[float, np.ndarray] | None:  # fmt: skip
+    """The random walk with drift (:func:`drift_paths`) as a candidate beside the seasonal
+    models: its BIC and paths. With ``log``, the walk is on the logarithm of the values (a
+    steady growth *rate*: growth that compounds), for positive series only; its
+    likelihood is carried back to the values (minus the sum of their logs) so the BIC
+    compares with the others'. The likelihood of the n-1 changes is scaled to n points."""
+    if log:
+        if np.any(values <= 0):
+            return None
+        series = np.log(values)
+    else:
+        series = values
+    changes = np.diff(series)
+    m = len(changes)
+    if m < 3:
+        return None
+    var = float(np.var(changes))
+    if var <= 0:
+        return None
+    loglik = -0.5 * m * (math.log(2 * math.pi * var) + 1)
+    if log:
+        loglik -= float(np.sum(series[1:]))
+    loglik *= (m + 1) / m
+    bic = -2 * loglik + math.log(m + 1) * 3  # drift, sd, the starting value
+    paths = drift_paths(series, horizon, simulations, rng)
+    if log:
+        with np.errstate(over="ignore"):
+            paths = np.exp(paths)
+        if not np.all(np.isfinite(paths)):
+            return None
+    return bic, paths
 
 
 def ets_paths(
