@@ -20,7 +20,7 @@ from starlette.requests import Request
 from northstar import clock
 from northstar.errors import AccessError
 from northstar.settings import SETTINGS_FILE
-from northstar.web.runtime import KEY_COOKIE, check_page_access
+from northstar.web.runtime import KEY_COOKIE, PAGE_COOKIE, check_page_access
 from northstar.workspace import Workspace
 from tests.server_helpers import RunningServer, running_server
 
@@ -148,3 +148,24 @@ def test_revoking_a_key_signs_its_browsers_out(server: RunningServer, key_ws: Wo
     assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
     out = reader.post("/signout", headers={"origin": server.url})
     assert out.status_code == 303 and KEY_COOKIE not in reader.cookies
+
+
+# -- server.pages: loopback, the read API from the pages --------------------------------
+def test_only_a_page_session_reads_the_api_without_a_key(loopback_ws: Workspace) -> None:
+    # Issue 16.6: a Sec-Fetch-Site header is forgeable by any client; it grants nothing.
+    # A browser that opened a page holds the signed session cookie that page set.
+    forged = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    with running_server(loopback_ws) as srv:
+        answer = httpx.get(srv.url + "/api/v1/scorecard", headers=forged, timeout=30)
+        assert answer.status_code == 401 and "read or admin key" in answer.json()["message"]
+        fake = httpx.get(srv.url + "/api/v1/scorecard", headers=forged, timeout=30,
+                         cookies={PAGE_COOKIE: f"{int(time.time())}.{'0' * 64}"})  # fmt: skip
+        assert fake.status_code == 401
+        browser = httpx.Client(base_url=srv.url, timeout=30)
+        page = browser.get("/data")
+        assert page.status_code == 200
+        cookie = page.headers["set-cookie"].lower()
+        assert PAGE_COOKIE in cookie and "httponly" in cookie and "samesite=strict" in cookie
+        assert browser.get("/api/v1/scorecard").status_code == 200
+        # the next page keeps the session it has (no new cookie every time)
+        assert "set-cookie" not in browser.get("/data").headers

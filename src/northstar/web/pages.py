@@ -14,7 +14,16 @@ from northstar.errors import GoalError, NorthstarError
 from northstar.settings import PageAccess
 from northstar.web import present
 from northstar.web.app import templates
-from northstar.web.runtime import author, call, check_page_access, workspace
+from northstar.web.runtime import (
+    PAGE_COOKIE,
+    PAGE_SESSION_SECONDS,
+    author,
+    call,
+    check_page_access,
+    new_page_session,
+    valid_page_session,
+    workspace,
+)
 
 router = APIRouter(dependencies=[Depends(check_page_access)], include_in_schema=False)
 
@@ -26,7 +35,13 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
         "signed_in": ws.settings.server.pages is PageAccess.key,
         "freshness": call(request, ws.as_of),
     }  # fmt: skip
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    answer = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if ws.settings.server.pages is PageAccess.loopback and not valid_page_session(request):
+        answer.set_cookie(
+            PAGE_COOKIE, new_page_session(request), max_age=PAGE_SESSION_SECONDS,
+            httponly=True, samesite="strict", path="/",
+        )  # fmt: skip
+    return answer
 
 
 @router.get("/")

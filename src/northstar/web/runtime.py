@@ -9,8 +9,12 @@ while it holds the lock.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import ipaddress
+import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +31,10 @@ T = TypeVar("T")
 READ_KINDS = ("read", "admin")
 PAGE_GRANT = KeyGrant(key_id="page", kind="read", source=None)  # a loopback browser's page
 KEY_COOKIE = "northstar_key"  # a signed-in browser's key (server.pages: key)
+# A browser that opened a page (server.pages: loopback) gets a signed session: the read
+# API answers it without a key. A header alone (Sec-Fetch-Site) grants nothing.
+PAGE_COOKIE = "northstar_page"
+PAGE_SESSION_SECONDS = 12 * 3600
 _fallback_lock = threading.Lock()  # an app served without its lifespan (never in serve)
 
 
@@ -102,15 +110,43 @@ def author(request: Request) -> str:
     return f"web ({grant.key_id})" if grant is not None else "web"
 
 
+def _page_secret(request: Request) -> bytes:
+    """The key page sessions are signed with: random, per server process."""
+    secret: bytes | None = getattr(request.app.state, "northstar_page_secret", None)
+    if secret is None:
+        secret = secrets.token_bytes(32)
+        request.app.state.northstar_page_secret = secret
+    return secret
+
+
+def new_page_session(request: Request) -> str:
+    """A page session for a loopback browser: ``<issued>.<HMAC-SHA256 of it>``."""
+    issued = str(int(time.time()))
+    mac = hmac.new(_page_secret(request), issued.encode(), hashlib.sha256).hexdigest()
+    return f"{issued}.{mac}"
+
+
+def valid_page_session(request: Request) -> bool:
+    """The request carries a page session this server signed less than 12 hours ago."""
+    value = request.cookies.get(PAGE_COOKIE, "")
+    issued, _, mac = value.partition(".")
+    if not issued.isdigit() or not mac:
+        return False
+    good = hmac.new(_page_secret(request), issued.encode(), hashlib.sha256).hexdigest()
+    fresh = 0 <= time.time() - int(issued) < PAGE_SESSION_SECONDS
+    return fresh and hmac.compare_digest(good, mac)
+
+
 async def page_grant(request: Request) -> KeyGrant | None:
     """The read API answers the pages of this server without a key exactly when the
-    pages themselves would answer: a signed-in browser (``server.pages: key``), or a
-    loopback browser's own same-origin request (``loopback``; browsers send
-    ``Sec-Fetch-Site``, so a link on another site does not count)."""
+    pages themselves would answer, for a browser session only: signed in with a key
+    (``server.pages: key``), or (``loopback``) a loopback browser holding the signed page
+    session cookie it got with a page. Request headers alone (``Sec-Fetch-Site``) are
+    forgeable and grant nothing."""
     if workspace(request).settings.server.pages is PageAccess.key:
         grant = await grant_of(request, request.cookies.get(KEY_COOKIE))
         return grant if grant is not None and grant.kind in READ_KINDS else None
-    if is_loopback(request) and request.headers.get("sec-fetch-site") == "same-origin":
+    if is_loopback(request) and valid_page_session(request):
         return PAGE_GRANT
     return None
 
