@@ -9,13 +9,14 @@ documented in docs/goals.md#forecast; the two must say the same.
   months, 4 quarters, plus two points, and at least ``MIN_SEASONAL_POINTS``) a **seasonal
   exponential-smoothing model** (statsmodels ETS, additive error and season) is fitted
   twice — without a trend (A,N,A) and with a trend (A,A,A) — beside a **stable seasonal
-  level** (a mean per position in the season plus independent noise, by least squares)
-  and the same **with a straight-line trend**. The four are averaged: each simulates a
-  share of the paths equal to its BIC weight (exp(-BIC/2), normalised), the regressions
-  with the uncertainty of their fitted levels and slope. Noise alone does not become a
-  trend (a trend the data barely supports gets a small share), a stable series keeps
-  the narrow spread of a stable series, and a steady trend's spread grows with the
-  slope's uncertainty;
+  level** (a mean per position in the season plus independent noise, by least squares),
+  the same **with a straight-line trend**, and a **random walk with drift** on the values
+  and on their logarithm (compounding growth; positive series only). The six are
+  averaged: each simulates a share of the paths equal to its BIC weight (exp(-BIC/2),
+  normalised), the regressions with the uncertainty of their fitted levels and slope.
+  Noise alone does not become a trend (a trend the data barely supports gets a small
+  share), a stable series keeps the narrow spread of a stable series, and a steady
+  trend's spread grows with the slope's uncertainty;
 - otherwise (at least ``MIN_POINTS`` periods) three simple models compete on their
   one-step-ahead errors over the history (each fitted on the points before the one it
   predicts): a **level** (the mean, with its uncertainty), a **linear trend** (ordinary
@@ -225,8 +226,9 @@ def best_ets_paths(
     *,
     initialization: str = INITIALIZATION,
 ) -> tuple[str, np.ndarray] | None:
-    """Paths averaged over the seasonal candidates — ETS(A,N,A), ETS(A,A,A), a stable
-    seasonal level, and that level with a straight-line trend — each contributing a share
+    """Paths averaged over the candidates — ETS(A,N,A), ETS(A,A,A), a stable seasonal
+    level, that level with a straight-line trend, and a random walk with drift on the
+    values and on their logs — each contributing a share
     of the simulations equal to its BIC weight (exp(-BIC/2), normalised: an approximate
     posterior probability of the model). A trend the data barely supports gets a small
     share instead of all of it, so noise does not become a trend. Named after the model
