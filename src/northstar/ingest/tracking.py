@@ -405,7 +405,10 @@ def raw_text(value: Any) -> str:
     try:
         data = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
-        data = repr(value).encode("utf-8", "backslashreplace")
+        try:
+            data = repr(value).encode("utf-8", "backslashreplace")
+        except RecursionError:  # nested too deep even for repr
+            data = f"[{type(value).__name__} nested too deep to show]".encode()
     return clip(data)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 import time
 from typing import Any
@@ -53,6 +54,15 @@ def body_token(body: Any) -> str | None:
     if type(props) is dict and type(props.get("token")) is str:
         return str(props["token"])
     return None
+
+
+_RAW_KEY = re.compile(rb'"(?:writeKey|api_key|token)"\s*:\s*"([A-Za-z0-9_\-]{1,200})"')
+
+
+def raw_tokens(data: bytes) -> list[str]:
+    """Keys written in a body that cannot be parsed (cut short, not UTF-8, too big...),
+    found by their field name, so that the body can still be kept under its source."""
+    return [m.group(1).decode("ascii") for m in _RAW_KEY.finditer(data[: 8 * 1024 * 1024])][:5]
 
 
 class KeyCache:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from northstar.ingest.tracking import MAX_BATCH_BYTES
 
 # Past this much, the rest of an oversized body is not even read (the connection closes).
 _DRAIN_LIMIT = 8 * MAX_BATCH_BYTES
 _LIMIT_TEXT = f"{MAX_BATCH_BYTES // 1024} KB"
+# Deeper than this, a body is refused: no event needs it, and storing it would fail.
+MAX_DEPTH = 64
+# A number of 20 digits or more may not fit 64 bits; such a body is parsed again so that
+# big integers stay exact (as their text) instead of being rounded through a float.
+_LONG_NUMBER = re.compile(rb"\d{20}")
+_INT_RANGE = (-(2**63), 2**64)
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body arrived (nothing to answer)."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"client disconnected after {received:,} bytes of its body")
+        self.received = received
 
 
 @dataclass
@@ -30,12 +46,15 @@ async def read_json(request: Request) -> Any:
     claims, not UTF-8 or not JSON."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= MAX_BATCH_BYTES:
-            chunks.append(chunk)
-        elif size > _DRAIN_LIMIT:
-            break
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= MAX_BATCH_BYTES:
+                chunks.append(chunk)
+            elif size > _DRAIN_LIMIT:
+                break
+    except ClientDisconnect:
+        raise ClientGone(size) from None
     data = b"".join(chunks)
     if size > MAX_BATCH_BYTES:
         shown = f"more than {_DRAIN_LIMIT:,}" if size > _DRAIN_LIMIT else f"{size:,}"
@@ -53,10 +72,47 @@ async def read_json(request: Request) -> Any:
     if not data.strip():
         raise BodyProblem(400, "empty body; send a JSON object", data)
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         what = "not valid UTF-8" if "UTF-8" in str(exc) else "not valid JSON"
+        if "recursion" in str(exc).lower():
+            raise BodyProblem(400, _too_deep(), data) from None
         raise BodyProblem(400, f"body is {what}: {exc}", data) from None
+    if depth(value) > MAX_DEPTH:
+        raise BodyProblem(400, _too_deep(), data)
+    if _LONG_NUMBER.search(data):
+        value = json.loads(data, parse_int=_exact_int)
+    return value
+
+
+def _too_deep() -> str:
+    return f"body is nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it"
+
+
+def _exact_int(text: str) -> int | str:
+    """An integer literal: an int when it fits 64 bits, else its exact text (never a
+    float: two different 30-digit ids must not become one)."""
+    number = int(text)
+    return number if _INT_RANGE[0] <= number < _INT_RANGE[1] else text
+
+
+def depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar: 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if type(item) is dict:
+            children: Any = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        stack.extend((child, level + 1) for child in children if type(child) in (dict, list))
+    return deepest
 
 
 def _gunzip(data: bytes) -> bytes:

@@ -34,8 +34,8 @@ from northstar.ingest.tracking import (
     segment_messages,
 )
 from northstar.server import openapi
-from northstar.server.auth import body_token, header_token
-from northstar.server.body import BodyProblem, read_json
+from northstar.server.auth import body_token, header_token, raw_tokens
+from northstar.server.body import BodyProblem, ClientGone, read_json
 from northstar.server.state import ServerState
 from northstar.store.keys import KeyGrant
 
@@ -107,9 +107,16 @@ async def _ingest(request: Request, parse: Parse) -> Response:
             return refusal
     try:
         body = await read_json(request)
+    except ClientGone as gone:
+        state.disconnected += 1
+        log.info("%s %s: %s; nothing stored", request.method, request.url.path, gone)
+        return _error(400, "client_disconnected", f"{gone}; nothing was stored")
     except BodyProblem as problem:
-        if grant is None:  # we do not know whose it is: answer, keep nothing
-            return _error(problem.status, "invalid_body", problem.reason + " (not kept: no key)")
+        if grant is None:  # the key may be in the unreadable body: look for it there
+            grant = await _raw_grant(state, problem.raw)
+        if grant is None:  # whose is it? answer, keep nothing (no key, no storage)
+            return _error(problem.status, "invalid_body", problem.reason +
+                          " (not kept: no valid write key in the request)")  # fmt: skip
         batch = _batch(request, grant, received)
         await _keep(state, [rejected_line(batch, None, clip(problem.raw), problem.reason)])
         state.rejected += 1
@@ -150,8 +157,19 @@ async def _ingest(request: Request, parse: Parse) -> Response:
             rejected=outcome.rejected,
             warnings=outcome.warnings,
         )
-    return _json(200, {"success": True, "status": 1, "accepted": outcome.accepted,
+    stored = f"{outcome.accepted} message(s) stored"
+    return _json(200, {"success": True, "status": 1, "code": "ok", "message": stored,
+                       "detail": stored, "accepted": outcome.accepted, "quarantined": 0,
                        "warnings": outcome.warnings})  # fmt: skip
+
+
+async def _raw_grant(state: ServerState, raw: bytes) -> KeyGrant | None:
+    """A write key found in a body that could not be read (see :func:`raw_tokens`)."""
+    for token in raw_tokens(raw):
+        grant = await _authorize(state, token)
+        if grant is not None and grant.kind == "write":
+            return grant
+    return None
 
 
 async def _keep(state: ServerState, lines: list[bytes], events: int = 0) -> Response | None:
@@ -239,6 +257,7 @@ async def health(request: Request) -> Response:
         "accepted_messages": state.accepted,
         "rejected_messages": state.rejected,
         "clamped_timestamps": state.clamped,
+        "disconnected_requests": state.disconnected,
         "log": {
             "waiting_events": state.log.waiting_events(),
             "waiting_segments": state.log.waiting_segments(),

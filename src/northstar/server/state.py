@@ -25,6 +25,7 @@ class ServerState:
     accepted: int = 0
     rejected: int = 0
     clamped: int = 0
+    disconnected: int = 0  # clients gone before their body arrived
 
     async def recheck(self, token: str) -> KeyGrant | None:
         """A token not in the cache: if another process changed the store since the keys
