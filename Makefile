@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser bench-web bench bench-metrics bench-analyses bench-forecast bench-ingest clean
+.PHONY: demo test lint browser bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ bench-analyses: $(VENV)/.installed-test
 ## make bench-forecast: backtest of the goal forecast on the demo data (see benchmarks/README.md)
 bench-forecast: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/forecast_backtest.py
+
+## make bench-calibration: goal P10-P90 coverage and P(hit) calibration per grain (see benchmarks/README.md)
+bench-calibration: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/goal_calibration.py
+
+## make bench-fuzz: hostile requests against northstar serve on loopback: 0 x 5xx, every rejection kept
+bench-fuzz: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/ingest_fuzz.py
 
 ## make bench-ingest: sustained live ingest through northstar serve, durability on (see benchmarks/README.md)
 bench-ingest: $(VENV)/.installed-test

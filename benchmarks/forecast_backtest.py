@@ -18,11 +18,11 @@ would be (``northstar.goals.forecast.forecast``). At horizons of 1/4 and all of
   whether each was hit, giving a Brier score and a reliability table (predicted vs
   observed frequency by bins of P(hit)).
 
-Variants (``--variants``): ``auto`` (what goals use: seasonal ETS with heuristic initial
-states when the history allows, else drift), ``estimated`` (the same with initial states
-estimated by maximum likelihood: slower), ``drift`` (the drift model alone). A year of
-weekly data is less than the two seasons the seasonal model needs, so at week grain every
-variant is the drift model and only ``auto`` is run. The "ALL" error ratio is the
+Variants (``--variants``): ``auto`` (what goals use: with two seasons of history six
+models averaged by BIC weight, else the best simple model by one-step errors),
+``estimated`` (ETS initial states estimated by maximum likelihood: slower), ``drift``
+(the drift model alone). A year of weekly data is less than two seasons, so at week
+grain only ``auto`` is run. The "ALL" error ratio is the
 geometric mean of the per-metric ratios (metrics have different scales); coverage and
 Brier score pool all points. The demo workspace (5,000 users, 365 days, seed 7) is built
 once into benchmarks/.data/forecast-demo.

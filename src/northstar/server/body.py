@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,9 @@ _DRAIN_LIMIT = 8 * MAX_BATCH_BYTES
 _LIMIT_TEXT = f"{MAX_BATCH_BYTES // 1024} KB"
 # Deeper than this, a body is refused: no event needs it, and storing it would fail.
 MAX_DEPTH = 64
-# A number of 20 digits or more may not fit 64 bits; such a body is parsed again so that
-# big integers stay exact (as their text) instead of being rounded through a float.
-_LONG_NUMBER = re.compile(rb"\d{20}")
+# An integer too large for 64 bits comes out of orjson as a float of at least 2**63: such a
+# body is parsed again so that big integers stay exact (as their text), never rounded.
+_BIG = 2.0**63
 _INT_RANGE = (-(2**63), 2**64)
 
 
@@ -78,9 +77,10 @@ async def read_json(request: Request) -> Any:
         if "recursion" in str(exc).lower():
             raise BodyProblem(400, _too_deep(), data) from None
         raise BodyProblem(400, f"body is {what}: {exc}", data) from None
-    if depth(value) > MAX_DEPTH:
+    deepest, big = inspect(value)
+    if deepest > MAX_DEPTH:
         raise BodyProblem(400, _too_deep(), data)
-    if _LONG_NUMBER.search(data):
+    if big:  # orjson read an integer past 64 bits as a float: read it again, exactly
         value = json.loads(data, parse_int=_exact_int)
     return value
 
@@ -94,25 +94,6 @@ def _exact_int(text: str) -> int | str:
     float: two different 30-digit ids must not become one)."""
     number = int(text)
     return number if _INT_RANGE[0] <= number < _INT_RANGE[1] else text
-
-
-def depth(value: Any) -> int:
-    """How deeply objects and arrays nest in ``value`` (a scalar: 0), without recursion."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if type(item) is dict:
-            children: Any = item.values()
-        elif type(item) is list:
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            return level
-        stack.extend((child, level + 1) for child in children if type(child) in (dict, list))
-    return deepest
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -131,3 +112,30 @@ def _gunzip(data: bytes) -> bytes:
     if not inflater.eof:
         raise BodyProblem(400, "body is not valid gzip: it is cut short", data)
     return out
+
+
+def inspect(value: Any) -> tuple[int, bool]:
+    """How deeply objects and arrays nest in ``value`` (a scalar: 0; stops counting past
+    :data:`MAX_DEPTH`), and whether it holds a float of 2**63 or more in size (what orjson
+    makes of an integer literal too large for 64 bits). Level by level, no recursion."""
+    level, big = 0, False
+    current = [value]
+    while current:
+        below: list[Any] = []
+        containers = False
+        for item in current:
+            kind = type(item)
+            if kind is dict:
+                containers = True
+                below.extend(item.values())
+            elif kind is list:
+                containers = True
+                below.extend(item)
+            elif kind is float and not big and (item >= _BIG or item <= -_BIG):
+                big = True
+        if containers:
+            level += 1
+            if level > MAX_DEPTH:
+                return level, big
+        current = below
+    return level, big
