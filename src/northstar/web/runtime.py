@@ -14,12 +14,12 @@ import hmac
 import ipaddress
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
 
+from northstar import clock
 from northstar.errors import AccessError, SignInRequired
 from northstar.metrics.periods import parse_date
 from northstar.server.auth import header_token
@@ -121,7 +121,7 @@ def _page_secret(request: Request) -> bytes:
 
 def new_page_session(request: Request) -> str:
     """A page session for a loopback browser: ``<issued>.<HMAC-SHA256 of it>``."""
-    issued = str(int(time.time()))
+    issued = str(int(clock.now().timestamp()))
     mac = hmac.new(_page_secret(request), issued.encode(), hashlib.sha256).hexdigest()
     return f"{issued}.{mac}"
 
@@ -133,7 +133,7 @@ def valid_page_session(request: Request) -> bool:
     if not issued.isdigit() or not mac:
         return False
     good = hmac.new(_page_secret(request), issued.encode(), hashlib.sha256).hexdigest()
-    fresh = 0 <= time.time() - int(issued) < PAGE_SESSION_SECONDS
+    fresh = 0 <= clock.now().timestamp() - int(issued) < PAGE_SESSION_SECONDS
     return fresh and hmac.compare_digest(good, mac)
 
 
