@@ -189,11 +189,14 @@ class Workspace:
             return recent_imports(store, limit=limit)
 
     # -- live ingestion (docs/ingestion-server.md) -------------------------------
-    def create_key(self, kind: str = "write", *, source: str | None = None) -> tuple[ApiKey, str]:
+    def create_key(
+        self, kind: str = "write", *, source: str | None = None, origins: Sequence[str] = ()
+    ) -> tuple[ApiKey, str]:
         """A new API key and its token (shown once; only a hash is stored). Write keys
-        belong to a source (web, ios, backend...) and can only send data."""
+        belong to a source (web, ios, backend...) and can only send data; ``origins``
+        limits the browser pages that may send with it (default: any)."""
         with self.store() as store:
-            return create_key(store, kind, source)
+            return create_key(store, kind, source, origins)
 
     def api_keys(self) -> list[ApiKey]:
         """Every API key, revoked ones included (never the tokens)."""

@@ -50,12 +50,21 @@ def keys_create(
     source: Annotated[
         str | None, typer.Option(help="Write keys: the source that sends (web, ios...).")
     ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Write keys: a browser origin that may send with it (repeatable; "
+            "default: any), e.g. https://app.example.com."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a key and print its token once (only a hash is kept)."""
-    key, token = Workspace(workspace).create_key(kind, source=source)
+    key, token = Workspace(workspace).create_key(kind, source=source, origins=origin or [])
     what = f"{key.kind} key for source '{key.source}'" if key.source else f"{key.kind} key"
     console.print(f"Created {what}: id {key.key_id}")
+    if key.origins:
+        console.print(f"Browsers may send with it from: {', '.join(key.origins)}")
     console.print("Token (shown only now; store it in your secrets manager):")
     console.print(token, highlight=False, soft_wrap=True)
 
@@ -68,12 +77,13 @@ def keys_list(workspace: WorkspaceOpt = None) -> None:
         console.print("No keys yet: northstar keys create write --source web")
         return
     table = Table(title="API keys")
-    for col in ("id", "kind", "source", "prefix", "created", "revoked"):
+    for col in ("id", "kind", "source", "origins", "prefix", "created", "revoked"):
         table.add_column(col)
     for key in keys:
+        origins = ", ".join(key.origins) or ("any" if key.kind == "write" else "—")
         table.add_row(
-            key.key_id, key.kind, key.source or "—", key.prefix + "…", _when(key.created_at),
-            _when(key.revoked_at) if key.revoked_at else "[green]active[/]",
+            key.key_id, key.kind, key.source or "—", origins, key.prefix + "…",
+            _when(key.created_at), _when(key.revoked_at) if key.revoked_at else "[green]active[/]",
         )  # fmt: skip
     console.print(table)
 

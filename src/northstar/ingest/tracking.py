@@ -364,6 +364,7 @@ def _posthog(msg: dict[str, Any], batch: Batch, outcome: Outcome, index: int) ->
     name = _name(msg.get("event"), "event", required=True)
     assert name is not None
     props = _object(msg.get("properties"), "properties")
+    props.pop("token", None)  # the project key (posthog-js sends it in every event)
     distinct = _person_id(
         msg.get("distinct_id", msg.get("$distinct_id", props.get("distinct_id"))), "distinct_id"
     )

@@ -31,6 +31,7 @@ from northstar.server.auth import KeyCache
 from northstar.server.flusher import Flusher
 from northstar.server.log import IngestLog
 from northstar.server.routes import router
+from northstar.server.sdk_config import router as sdk_router
 from northstar.server.state import ServerState
 from northstar.store.connection import Store
 from northstar.web.app import mount as mount_web
@@ -105,6 +106,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(sdk_router)  # what browser SDKs fetch, and their preflights
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:

@@ -43,7 +43,10 @@ def header_token(authorization: str | None) -> str | None:
 
 
 def body_token(body: Any) -> str | None:
-    """A key carried in the JSON body (``writeKey``, ``api_key`` or ``token``)."""
+    """A key carried in the JSON body (``writeKey``, ``api_key`` or ``token``; for an array
+    of events, as posthog-js sends, the first event's ``properties.token``)."""
+    if type(body) is list and body:
+        body = body[0]
     if type(body) is not dict:
         return None
     for name in BODY_KEY_FIELDS:

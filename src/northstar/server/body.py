@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import urllib.parse
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +66,8 @@ async def read_json(request: Request) -> Any:
             f"({MAX_BATCH_BYTES:,} bytes) per request: send smaller batches",
             data,
         )
+    if _is_base64(request, data):  # posthog-js beacons: data=<base64> (form) or raw base64
+        data = _unbase64(data)
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding == "gzip" or data[:2] == b"\x1f\x8b":
         data = _gunzip(data)
@@ -83,6 +88,25 @@ async def read_json(request: Request) -> Any:
     if big:  # orjson read an integer past 64 bits as a float: read it again, exactly
         value = json.loads(data, parse_int=_exact_int)
     return value
+
+
+def _is_base64(request: Request, data: bytes) -> bool:
+    if request.query_params.get("compression") == "base64":
+        return True
+    ctype = request.headers.get("content-type", "").lower()
+    return "application/x-www-form-urlencoded" in ctype and data[:5] == b"data="
+
+
+def _unbase64(data: bytes) -> bytes:
+    """The payload of ``data=<base64>`` (URL-encoded) or of a raw base64 body."""
+    text = data
+    if data[:5] == b"data=":
+        form = urllib.parse.parse_qs(data.decode("ascii", "replace"), max_num_fields=10)
+        text = form.get("data", [""])[0].encode("ascii", "replace")
+    try:
+        return base64.b64decode(text + b"=" * (-len(text) % 4), validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise BodyProblem(400, f"body is not valid base64: {exc}", data) from None
 
 
 def _too_deep() -> str:

@@ -36,6 +36,7 @@ from northstar.ingest.tracking import (
 from northstar.server import openapi
 from northstar.server.auth import body_token, header_token, raw_tokens
 from northstar.server.body import BodyProblem, ClientGone, read_json
+from northstar.server.cors import origin_refusal, with_cors
 from northstar.server.state import ServerState
 from northstar.store.keys import KeyGrant
 
@@ -43,7 +44,7 @@ log = logging.getLogger("northstar.server")
 router = APIRouter()
 
 
-def _json(status: int, payload: dict[str, Any]) -> Response:
+def json_answer(status: int, payload: dict[str, Any]) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
@@ -51,15 +52,15 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
     # "message" is what Segment's SDKs log, "detail" what PostHog's log.
     payload = {"success": False, "code": code, "message": message, "detail": message,
                "quarantined": 0, **extra}  # fmt: skip
-    return _json(status, payload)
+    return json_answer(status, payload)
 
 
-def _state(request: Request) -> ServerState:
+def server_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.northstar
     return state
 
 
-def _refused(grant: KeyGrant | None, had_token: bool) -> Response | None:
+def refused(grant: KeyGrant | None, had_token: bool) -> Response | None:
     if grant is None:
         if had_token:
             return _error(401, "unauthorized", "unknown or revoked write key; nothing was stored")
@@ -79,7 +80,7 @@ def _refused(grant: KeyGrant | None, had_token: bool) -> Response | None:
     return None
 
 
-async def _authorize(state: ServerState, token: str | None) -> KeyGrant | None:
+async def authorize(state: ServerState, token: str | None) -> KeyGrant | None:
     grant = state.keys.check(token)
     if grant is None and token:
         grant = await state.recheck(token)
@@ -96,14 +97,26 @@ Parse = Callable[[Any, Batch], Outcome | str]
 
 
 async def _ingest(request: Request, parse: Parse) -> Response:
-    state = _state(request)
+    return with_cors(request, await _ingest_body(request, parse))
+
+
+def origin_refused(request: Request, grant: KeyGrant | None) -> Response | None:
+    """A write key limited to some browser origins, used from another: 403."""
+    origin = request.headers.get("origin")
+    if grant is None or grant.allows_origin(origin):
+        return None
+    return _error(403, "forbidden_origin", origin_refusal(origin, grant.origins))
+
+
+async def _ingest_body(request: Request, parse: Parse) -> Response:
+    state = server_state(request)
     state.requests += 1
     received = clock.now()
     token = header_token(request.headers.get("authorization"))
     grant = None
     if token is not None:
-        grant = await _authorize(state, token)
-        if (refusal := _refused(grant, True)) is not None:
+        grant = await authorize(state, token)
+        if (refusal := refused(grant, True) or origin_refused(request, grant)) is not None:
             return refusal
     try:
         body = await read_json(request)
@@ -114,6 +127,8 @@ async def _ingest(request: Request, parse: Parse) -> Response:
     except BodyProblem as problem:
         if grant is None:  # the key may be in the unreadable body: look for it there
             grant = await _raw_grant(state, problem.raw)
+            if (refusal := origin_refused(request, grant)) is not None:
+                return refusal
         if grant is None:  # whose is it? answer, keep nothing (no key, no storage)
             return _error(problem.status, "invalid_body", problem.reason +
                           " (not kept: no valid write key in the request)")  # fmt: skip
@@ -123,8 +138,9 @@ async def _ingest(request: Request, parse: Parse) -> Response:
         return _error(problem.status, "invalid_body", problem.reason, quarantined=1)
     if grant is None:
         token = body_token(body)
-        grant = await _authorize(state, token)
-        if (refusal := _refused(grant, token is not None)) is not None:
+        grant = await authorize(state, token)
+        refusal = refused(grant, token is not None) or origin_refused(request, grant)
+        if refusal is not None:
             return refusal
     assert grant is not None
     batch = _batch(request, grant, received)
@@ -158,7 +174,7 @@ async def _ingest(request: Request, parse: Parse) -> Response:
             warnings=outcome.warnings,
         )
     stored = f"{outcome.accepted} message(s) stored"
-    return _json(200, {"success": True, "status": 1, "code": "ok", "message": stored,
+    return json_answer(200, {"success": True, "status": 1, "code": "ok", "message": stored,
                        "detail": stored, "accepted": outcome.accepted, "quarantined": 0,
                        "warnings": outcome.warnings})  # fmt: skip
 
@@ -166,7 +182,7 @@ async def _ingest(request: Request, parse: Parse) -> Response:
 async def _raw_grant(state: ServerState, raw: bytes) -> KeyGrant | None:
     """A write key found in a body that could not be read (see :func:`raw_tokens`)."""
     for token in raw_tokens(raw):
-        grant = await _authorize(state, token)
+        grant = await authorize(state, token)
         if grant is not None and grant.kind == "write":
             return grant
     return None
@@ -233,6 +249,18 @@ router.add_api_route(
     "/v1/batch", _route(_segment_batch), methods=["POST"], tags=["Segment"],
     summary="Segment batch of messages", openapi_extra=openapi.segment_batch(),
 )  # fmt: skip
+# analytics.js (analytics-next) sends one message per call on short paths.
+SHORT_PATHS = {"t": "track", "p": "page", "i": "identify", "a": "alias", "g": "group",
+               "s": "screen"}  # fmt: skip
+for _short, _kind in SHORT_PATHS.items():
+    router.add_api_route(
+        f"/v1/{_short}", _route(_segment_one(_kind)), methods=["POST"], tags=["Segment"],
+        summary=f"analytics.js {_kind} call", include_in_schema=False,
+    )  # fmt: skip
+router.add_api_route(
+    "/v1/b", _route(_segment_batch), methods=["POST"], tags=["Segment"],
+    summary="analytics.js batch", include_in_schema=False,
+)  # fmt: skip
 for _path in ("/batch", "/capture", "/e", "/i/v0/e"):
     for _slash in ("", "/"):
         router.add_api_route(
@@ -242,13 +270,27 @@ for _path in ("/batch", "/capture", "/e", "/i/v0/e"):
         )  # fmt: skip
 
 
+@router.post("/v1/m", tags=["Segment"], summary="analytics.js metrics (accepted, dropped)")
+async def sdk_metrics(request: Request) -> Response:
+    """analytics.js reports its own delivery metrics here: read and dropped."""
+    async for _ in request.stream():
+        pass
+    return with_cors(request, json_answer(200, {"success": True, "code": "ok", "message": "dropped",
+                                          "detail": "dropped", "quarantined": 0}))  # fmt: skip
+
+
+def ingest_paths() -> list[str]:
+    """Every path that takes events (for the preflight routes)."""
+    return [getattr(r, "path", "") for r in router.routes if "POST" in getattr(r, "methods", ())]
+
+
 # -- health -------------------------------------------------------------------------
 
 
 @router.get("/health", tags=["Health"], summary="Server and ingestion status")
 async def health(request: Request) -> Response:
     """Operational status for anyone; store figures for a read or admin key."""
-    state = _state(request)
+    state = server_state(request)
     flusher = state.flusher.state
     payload: dict[str, Any] = {
         "status": "ok" if state.log.failed is None else "failing",
@@ -279,4 +321,4 @@ async def health(request: Request) -> Response:
             "last_event_at": figures.last_event_at.isoformat() if figures.last_event_at else None,
             "quarantined": figures.quarantined,
         }
-    return _json(200 if state.log.failed is None else 503, payload)
+    return json_answer(200 if state.log.failed is None else 503, payload)

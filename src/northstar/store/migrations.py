@@ -95,9 +95,15 @@ def _v2_api_keys(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v3_key_origins(con: duckdb.DuckDBPyConnection) -> None:
+    # The browser origins a write key may send from (a JSON array; NULL: any origin).
+    con.execute("ALTER TABLE _api_keys ADD COLUMN origins VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "data model, import log, quarantine, identity map, incidents", _v1_initial),
     Migration(2, "API keys for the tracking server (hashed)", _v2_api_keys),
+    Migration(3, "browser origins allowed per write key", _v3_key_origins),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -159,6 +159,13 @@ async def read_grant(request: Request) -> KeyGrant:
         page = await page_grant(request)
         if page is not None:
             return page
+    origin = request.headers.get("origin")
+    if token is not None and origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+        raise AccessError(
+            "read and admin keys are not accepted from a web page on another site; call the "
+            "read API from a server or a script",
+            403,
+        )
     grant = await grant_of(request, token)
     if grant is None:
         if token:
