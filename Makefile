@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz clean
+.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,17 @@ DATED_TESTS ?= tests/test_freshness.py tests/test_analyses_cli.py tests/test_lif
 
 ## make test: ruff, mypy and the whole test suite (the web UI's tests drive Debian's chromium),
 ## then the date-sensitive tests with the clock set to 2025-01-01 and to 2028-01-01
-test: $(VENV)/.installed-test lint browser
+test: $(VENV)/.installed-test lint browser sdks
 	$(BIN)/python -m pytest
 	NORTHSTAR_TODAY=2025-01-01 $(BIN)/python -m pytest $(DATED_TESTS)
 	NORTHSTAR_TODAY=2028-01-01 $(BIN)/python -m pytest $(DATED_TESTS)
+
+# The real browser SDKs (posthog-js, analytics.js) that tests/test_browser_sdks.py loads
+# from a page, pinned in tests/browser_sdks/package-lock.json, from the npm registry.
+SDKS := tests/browser_sdks/node_modules/.package-lock.json
+sdks: $(SDKS)
+$(SDKS): tests/browser_sdks/package.json tests/browser_sdks/package-lock.json
+	npm ci --prefix tests/browser_sdks --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # The browser tests use the system's chromium; Playwright never downloads one.
 browser:

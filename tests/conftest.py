@@ -33,7 +33,8 @@ MACHINE_DAY = os.environ.get("NORTHSTAR_TODAY")
 # Modules about the live ingestion path: they measure real durations and compare what the
 # real SDKs send with what is stored, so they run on the machine's clock (not on a date).
 REAL_CLOCK = {"test_ingest_server", "test_ingest_crash", "test_ingest_bench", "test_ingest_sdks",
-              "test_ingest_fuzz", "test_ingest_log", "test_sdk", "test_web_access"}  # fmt: skip
+              "test_ingest_fuzz", "test_ingest_log", "test_sdk", "test_web_access",
+              "test_browser_sdks", "test_ingest_hardening", "test_ingest_browser"}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

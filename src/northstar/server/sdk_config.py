@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from northstar.server.auth import body_token
+from northstar.server.body import BodyProblem, ClientGone, read_json
 from northstar.server.cors import preflight, with_cors
 from northstar.server.routes import (
     authorize,
@@ -67,9 +69,17 @@ async def posthog_config_js(request: Request, key: str) -> Response:
 
 
 async def _no_flags(request: Request) -> Response:
-    """``/flags`` and ``/decide``: no feature flags here (the SDK's config with it)."""
-    async for _ in request.stream():
-        pass
+    """``/flags`` and ``/decide``: no feature flags here (the SDK's config with it). A key in
+    the body is checked like any other (a page on an origin it does not allow: 403)."""
+    try:
+        sent = await read_json(request)
+    except (BodyProblem, ClientGone):
+        sent = None
+    token = body_token(sent)
+    if token:
+        refusal = await _write_grant(request, token)
+        if refusal is not None:
+            return with_cors(request, refusal)
     body = {
         **POSTHOG_CONFIG,
         "flags": {},
