@@ -181,3 +181,42 @@ def test_read_keys_are_refused_from_a_page_on_another_site(
     cross = httpx.get(server.url + "/api/v1/scorecard", headers={**auth, "Origin": APP},
                       timeout=30)  # fmt: skip
     assert cross.status_code == 403 and "another site" in cross.json()["message"]
+
+
+def test_page_context_is_one_vocabulary_and_bots_are_marked(
+    served: tuple[Workspace, RunningServer],
+) -> None:
+    ws, server = served
+    token = key(ws)
+    desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+    context = {"page": {"url": "http://app/pricing", "path": "/pricing", "title": "Pricing",
+                        "referrer": "http://search/"}, "userAgent": desktop,
+               "library": {"name": "analytics.js", "version": "next-1.84.3"}}  # fmt: skip
+    segment = {"type": "track", "event": "ctx", "userId": "ctx-seg", "messageId": "ctx-1",
+               "context": context}  # fmt: skip
+    assert httpx.post(server.url + "/v1/t", json=segment, auth=(token, ""),
+                      timeout=10).status_code == 200  # fmt: skip
+    posthog = [
+        {"event": "ctx", "uuid": "ctx-2", "properties": {
+            "token": token, "distinct_id": "ctx-ph", "$current_url": "http://app/docs",
+            "$pathname": "/docs", "$raw_user_agent": desktop}},
+        {"event": "ctx", "uuid": "ctx-3", "properties": {
+            "token": token, "distinct_id": "crawler", "$pathname": "/docs",
+            "$raw_user_agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}},
+    ]  # fmt: skip
+    assert httpx.post(server.url + "/e/", json=posthog, timeout=10).status_code == 200
+    got = {r[0]: json.loads(str(r[2])) for r in stored(ws, server, "event = 'ctx'")}
+    seg = got["ctx-1"]
+    assert (seg["$current_url"], seg["$pathname"], seg["$title"], seg["$referrer"]) == (
+        "http://app/pricing", "/pricing", "Pricing", "http://search/")  # fmt: skip
+    assert (seg["$lib"], seg["$lib_version"], seg["$raw_user_agent"]) == (
+        "analytics.js", "next-1.84.3", desktop)  # fmt: skip
+    assert got["ctx-3"]["$bot"] is True and "$bot" not in got["ctx-1"] | got["ctx-2"]
+    # the same names break down and filter whichever SDK sent them
+    frame = ws.query(["dau"], grain="day", by=["$pathname"], where="event = 'ctx'")
+    counts = frame.groupby("$pathname")["value"].sum().to_dict()
+    assert counts == {"/pricing": 1.0, "/docs": 2.0}
+    humans = ws.query(
+        ["dau"], grain="day", by=["$pathname"], where="event = 'ctx' and $bot is null"
+    )
+    assert humans.groupby("$pathname")["value"].sum().to_dict() == {"/pricing": 1.0, "/docs": 1.0}

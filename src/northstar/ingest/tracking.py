@@ -20,6 +20,7 @@ Mapping onto the data model (see docs/ingestion-server.md):
 
 from __future__ import annotations
 
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -328,6 +329,8 @@ def _segment(
     props["$source"] = batch.source
     if context:
         props["$context"] = context
+        _page_context(props, context)
+    _mark_bot(props)
     assert name is not None
     lines = [_event(key, name, distinct, ts, props, _session(props, context))]
     if kind == "identify" and user:
@@ -375,11 +378,45 @@ def _posthog(msg: dict[str, Any], batch: Batch, outcome: Outcome, index: int) ->
             props[op] = _object(msg[op], op)
     ts = _event_time(msg, batch, outcome, index, key)
     props["$source"] = batch.source
+    _mark_bot(props)
     lines = [_event(key, name, distinct, ts, props, _session(props, None))]
     traits = props.get("$set")
     if name in _USER_EVENTS and type(traits) is dict and traits:
         lines.append(_user(distinct, ts, traits))
     return lines
+
+
+# Segment's context → the property names PostHog's SDKs use, so that breakdowns and
+# filters read the page context the same way whichever SDK sent it.
+_CONTEXT_FIELDS = (
+    ("page", "url", "$current_url"), ("page", "path", "$pathname"),
+    ("page", "referrer", "$referrer"), ("page", "title", "$title"),
+    ("library", "name", "$lib"), ("library", "version", "$lib_version"),
+    ("screen", "width", "$screen_width"), ("screen", "height", "$screen_height"),
+)  # fmt: skip
+_BOT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|headless|lighthouse|pingdom|uptime|monitor|preview|"
+    r"python-requests|curl/|wget/|httpclient|go-http-client|phantomjs|facebookexternalhit",
+    re.IGNORECASE,
+)
+
+
+def _page_context(props: dict[str, Any], context: dict[str, Any]) -> None:
+    for part, item, name in _CONTEXT_FIELDS:
+        section = context.get(part)
+        if type(section) is dict and section.get(item) not in (None, "") and name not in props:
+            props[name] = section[item]
+    agent = context.get("userAgent")
+    if type(agent) is str and "$raw_user_agent" not in props:
+        props["$raw_user_agent"] = agent
+
+
+def _mark_bot(props: dict[str, Any]) -> None:
+    """A bot's or a script's user agent is kept but marked ``$bot: true`` (leave it out
+    with ``--where "$bot is null"``)."""
+    agent = props.get("$raw_user_agent")
+    if type(agent) is str and _BOT.search(agent):
+        props["$bot"] = True
 
 
 def posthog_messages(messages: list[Any], batch: Batch) -> Outcome:
