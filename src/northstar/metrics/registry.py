@@ -8,12 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from northstar import hooks
 from northstar.errors import MetricDefinitionError, UnknownMetricError
 from northstar.metrics.spec import MetricSpec
-
-# Packages above the metric layer that add series metrics to the catalog (loaded lazily so
-# that imports point one way).
-EXTENSIONS: tuple[str, ...] = ("northstar.analyses.series",)
 
 
 def builtin_metrics() -> list[MetricSpec]:
@@ -25,13 +22,10 @@ def builtin_metrics() -> list[MetricSpec]:
 def _builtins() -> dict[str, MetricSpec]:
     """The catalog by id, gathered once per process (specs are frozen; every query
     builds a registry)."""
-    import importlib
-
     from northstar.metrics.catalog import CATALOG
 
-    specs = list(CATALOG)
-    for module in EXTENSIONS:
-        specs.extend(importlib.import_module(module).METRICS)
+    # the catalog, then what plugins add (the analyses' behaviour and session metrics)
+    specs = [*CATALOG, *hooks.gathered("northstar_metrics")]
     index = Registry()
     index.add_all(specs)
     return index.metrics

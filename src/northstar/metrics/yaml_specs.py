@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from northstar.errors import MetricDefinitionError
 from northstar.metrics import derived, filters
+from northstar.metrics.extensions import MetricKind, plugin_kinds
 from northstar.metrics.spec import (
     Aggregation,
     BuiltinDefinition,
@@ -33,8 +34,14 @@ from northstar.metrics.spec import (
 from northstar.store.schema import TABLES
 
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-# Kinds computed by the analyses package (loaded lazily: imports point one way).
-ANALYSIS_KINDS = ("retention", "funnel", "feature_adoption")
+# The kinds this module builds; every other kind comes from a plugin (northstar.hooks),
+# the analyses package's retention, funnel and feature_adoption among them.
+BUILT_IN_KINDS = {
+    "simple": ("table", "aggregation"),
+    "rolling": ("table", "aggregation", "window_days"),
+    "ratio": ("numerator", "denominator"),
+    "derived": ("expression",),
+}
 
 
 class MetricEntry(BaseModel):
@@ -50,9 +57,7 @@ class MetricEntry(BaseModel):
     direction: Direction = Direction.higher
     category: Category = Category.custom
     perspective: Perspective = Perspective.customer
-    kind: Literal[
-        "simple", "ratio", "derived", "rolling", "retention", "funnel", "feature_adoption"
-    ]
+    kind: str  # simple, rolling, ratio, derived, or a plugin's kind (retention, funnel...)
     # simple / rolling
     table: str | None = None
     aggregation: Aggregation | None = None
@@ -81,19 +86,21 @@ class MetricEntry(BaseModel):
     event: str | None = None
     where: str | None = None
     released: date | None = None
+    # a plugin kind's own settings
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def plugin(self) -> MetricKind | None:
+        """The plugin kind this metric uses (None: a built-in kind)."""
+        return None if self.kind in BUILT_IN_KINDS else plugin_kinds()[self.kind]
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> MetricEntry:
-        needed = {
-            "simple": ("table", "aggregation"),
-            "rolling": ("table", "aggregation", "window_days"),
-            "ratio": ("numerator", "denominator"),
-            "derived": ("expression",),
-            "retention": ("start_event",),
-            "funnel": ("steps",),
-            "feature_adoption": ("event",),
-        }[self.kind]
-        missing = [f for f in needed if getattr(self, f) is None]
+        kinds = {**BUILT_IN_KINDS, **{k: v.required for k, v in plugin_kinds().items()}}
+        if self.kind not in kinds:
+            raise ValueError(f"unknown kind {self.kind!r}; kinds: {', '.join(kinds)}")
+        needed = kinds[self.kind]
+        missing = [f for f in needed if getattr(self, f, self.params.get(f)) is None]
         if missing:
             raise ValueError(f"a {self.kind} metric needs {', '.join(missing)}")
         if self.table is not None and self.table not in TABLES:
@@ -106,15 +113,16 @@ class MetricEntry(BaseModel):
             filters.names(text)  # raises on a filter that does not parse
         if self.expression is not None:
             derived.refs(self.expression)
-        if self.kind in ANALYSIS_KINDS:
-            self._analysis_function()  # parses events, steps and the window now
+        if self.plugin is not None:
+            self._plugin_definition()  # parses its fields (events, steps, window...) now
         return self
 
-    def _analysis_function(self) -> Any:
-        import importlib
+    def _fields(self) -> dict[str, Any]:
+        return {**self.params, **self.model_dump(exclude={"params"})}
 
-        module = importlib.import_module("northstar.analyses.behaviour_metrics")
-        return module.definition(self.kind, self.model_dump())
+    def _plugin_definition(self) -> Any:
+        assert self.plugin is not None
+        return self.plugin.build(self._fields())
 
     def to_spec(self, origin: str) -> MetricSpec:
         definition: Any
@@ -139,8 +147,8 @@ class MetricEntry(BaseModel):
             assert self.numerator and self.denominator
             definition = RatioDefinition(self.numerator, self.denominator)
             empty = None
-        elif self.kind in ANALYSIS_KINDS:
-            definition = BuiltinDefinition(self._analysis_function())
+        elif self.plugin is not None:
+            definition = BuiltinDefinition(self._plugin_definition())
             empty = None
         else:
             assert self.expression
@@ -151,43 +159,23 @@ class MetricEntry(BaseModel):
             title=self.title or self.id.replace("_", " ").capitalize(),
             description=self.description,
             formula=self.formula or _formula(self),
-            unit=self.unit or (Unit.rate if self.kind in ANALYSIS_KINDS else Unit.count),
+            unit=self.unit or (Unit.rate if self.plugin and self.plugin.rate else Unit.count),
             direction=self.direction,
             category=self.category,
             perspective=self.perspective,
             definition=definition,
-            sources=(self.table,)
-            if self.table
-            else (("events",) if self.kind in ANALYSIS_KINDS else ()),
+            sources=(self.table,) if self.table else (self.plugin.tables if self.plugin else ()),
             rollup=rollup,
             empty=empty,
             origin=origin,
-            settle_periods=(self.offset or 1) if self.kind == "retention" else 0,
-            settle_days=_window_days(self.window) if self.kind == "funnel" else 0,
+            settle_periods=self.plugin.settle_periods(self._fields()) if self.plugin else 0,
+            settle_days=self.plugin.settle_days(self._fields()) if self.plugin else 0,
         )
-
-
-def _window_days(window: str | None) -> int:
-    """Whole days a funnel's conversion window lasts (its periods settle after that)."""
-    import importlib
-
-    funnel = importlib.import_module("northstar.analyses.funnel")
-    seconds = funnel.parse_duration(window or "14d").total_seconds()
-    return int(-(-seconds // 86400))
 
 
 def _formula(entry: MetricEntry) -> str:
-    if entry.kind == "retention":
-        k = entry.offset or 1
-        return (
-            f"users who did {entry.start_event} in P and {entry.return_event or '$active'} "
-            f"in P+{k} / users who did {entry.start_event} in P"
-        )
-    if entry.kind == "funnel":
-        steps = " → ".join(entry.steps or [])
-        return f"users completing {steps} within {entry.window or '14d'} / users entering in P"
-    if entry.kind == "feature_adoption":
-        return f"users who did {entry.event} in P / active users in P"
+    if entry.plugin is not None:
+        return entry.plugin.formula(entry._fields())
     if entry.kind == "ratio":
         return f"{entry.numerator} / {entry.denominator}"
     if entry.kind == "derived":

@@ -9,8 +9,6 @@ created or revoked with ``northstar keys`` takes effect within a flush interval)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import threading
 import time
@@ -18,28 +16,9 @@ from typing import Any
 
 from northstar.store.connection import Store
 from northstar.store.keys import KeyGrant, active_grants, hash_token
+from northstar.store.keys import header_token as header_token  # re-exported
 
 BODY_KEY_FIELDS = ("writeKey", "api_key", "token")
-
-
-def header_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization`` header (Basic: the user name, or the password
-    when the user name is empty; Bearer: the token)."""
-    if not authorization:
-        return None
-    scheme, _, value = authorization.strip().partition(" ")
-    scheme = scheme.lower()
-    value = value.strip()
-    if scheme == "bearer":
-        return value or None
-    if scheme == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        user, _, password = decoded.partition(":")
-        return user or password or None
-    return None
 
 
 def body_token(body: Any) -> str | None:

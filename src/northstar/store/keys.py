@@ -8,6 +8,8 @@ itself in logs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -166,3 +168,23 @@ def active_grants(store: Store) -> dict[str, KeyGrant]:
         h: KeyGrant(key_id, kind, source, _origins(origins))
         for h, key_id, kind, source, origins in cur.fetchall()
     }
+
+
+def header_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization`` header (Basic: the user name, or the password
+    when the user name is empty; Bearer: the token)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer":
+        return value or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, password = decoded.partition(":")
+        return user or password or None
+    return None

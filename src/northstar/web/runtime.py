@@ -22,9 +22,8 @@ from fastapi import Request
 from northstar import clock
 from northstar.errors import AccessError, SignInRequired
 from northstar.metrics.periods import parse_date
-from northstar.server.auth import header_token
 from northstar.settings import PageAccess
-from northstar.store.keys import KeyGrant
+from northstar.store.keys import KeyGrant, header_token
 from northstar.workspace import Workspace
 
 T = TypeVar("T")
