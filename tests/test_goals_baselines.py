@@ -106,3 +106,19 @@ def test_a_template_skips_a_metric_already_targeted(ws: Workspace) -> None:
     assert "northstar goals revise mine" in kpis["signups"].note
     on_signups = [g.id for g in ws.goal_book().goals if g.metric == "signups"]
     assert on_signups == ["mine"]
+
+
+def test_a_goal_is_one_request_object_for_the_api_the_cli_and_the_web(ws: Workspace) -> None:
+    # Issue 17: the parameters are declared once (GoalSpec); every adapter builds one.
+    from northstar.goals.service import GoalSpec
+
+    spec = GoalSpec.make(metric="signups", target=">= 80", objectives=["grow-sign-ups"],
+                         deadline="2026-12-31", grain="month", goal_id="spec")  # fmt: skip
+    assert str(spec.deadline) == "2026-12-31" and spec.grain.value == "month"
+    assert ws.add_goal(spec, today=TODAY).goal.id == "spec"
+    with pytest.raises(GoalError, match="^goal: deadlin: Extra inputs are not permitted$"):
+        ws.add_goal("signups", ">= 80", deadlin="2026-12-31", today=TODAY)
+    with pytest.raises(GoalError, match="^goal: plan: Input should be 'linear' or 'seasonal'$"):
+        GoalSpec.make(metric="signups", target=">= 80", plan="wavy")
+    # the CLI's help for an option is the spec's own description
+    assert GoalSpec.model_fields["where"].description == "segment, e.g. plan = 'pro'"

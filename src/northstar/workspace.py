@@ -534,19 +534,16 @@ class Workspace:
         )  # fmt: skip
 
     def add_goal(
-        self, metric: str, target: str | Target, *, objectives: Sequence[str] = (),
-        start: str | date | None = None, deadline: str | date | None = None,
-        grain: str = "month", where: str | None = None, baseline: float | None = None,
-        plan: str = "linear", owner: str = "", note: str = "", goal_id: str | None = None,
-        by: str | None = None, save: bool = True, today: date | None = None,
+        self, metric: str | goals.GoalSpec, target: str | Target | None = None, *,
+        by: str | None = None, save: bool = True, today: date | None = None, **fields: Any,
     ) -> goals.NewGoal:  # fmt: skip
-        """Add a goal (target text like '>= 3000', '<= 150', '3.7..4.2', '+10%') and
-        return it with its SMART check; ``save=False`` only checks it."""
-        return goals.add_goal(
-            self.goals_context(today=today), metric, target, objectives=objectives,
-            start=start, deadline=deadline, grain=grain, where=where, baseline=baseline,
-            plan=plan, owner=owner, note=note, goal_id=goal_id, by=by, save=save,
-        )  # fmt: skip
+        """Add a goal and return it with its SMART check; ``save=False`` only checks it.
+        Either a :class:`~northstar.goals.service.GoalSpec`, or its fields: the metric, the
+        target (text like '>= 3000', '<= 150', '3.7..4.2', '+10%') and any of objectives,
+        start, deadline, grain, where, baseline, plan, owner, note, goal_id."""
+        spec = metric if isinstance(metric, goals.GoalSpec) else goals.GoalSpec.make(
+            metric=metric, target=target, **fields)  # fmt: skip
+        return goals.add_goal(self.goals_context(today=today), spec, by=by, save=save)
 
     def revise_goal(
         self, goal_id: str, *, reason: str, target: str | Target | None = None,

@@ -13,6 +13,7 @@ from northstar.cli import render_goals as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, as_of_day
 from northstar.errors import GoalError
 from northstar.goals.scorecard import goal_detail_dict
+from northstar.goals.service import GoalSpec
 from northstar.workspace import Workspace
 
 objectives_app = typer.Typer(help="Business objectives the KPIs serve (balanced scorecard).")
@@ -99,6 +100,11 @@ def objectives_remove(
         show.warnings([f"now aligned to no objective: {', '.join(removed.unaligned)}"])
 
 
+def _about(field: str, more: str = ".") -> str:
+    """A goal option's help: the description GoalSpec declares (one declaration)."""
+    return (GoalSpec.model_fields[field].description or field) + more
+
+
 @goals_app.command("add")
 def goals_add(
     metric: Annotated[str, typer.Argument(help="Metric id (northstar metrics list).")],
@@ -108,30 +114,29 @@ def goals_add(
     ],
     workspace: WorkspaceOpt = None,
     objective: Annotated[
-        list[str] | None, typer.Option(help="Objective id it serves (repeatable).")
+        list[str] | None, typer.Option(help=_about("objectives", " (repeatable)."))
     ] = None,
     start: DateOpt = None,
     deadline: DateOpt = None,
-    grain: Annotated[str, typer.Option(help="day|week|month|quarter|year")] = "month",
-    where: Annotated[str | None, typer.Option(help="Segment, e.g. \"plan = 'pro'\".")] = None,
-    baseline: Annotated[float | None, typer.Option(help="Override the computed baseline.")] = None,
-    plan: Annotated[str, typer.Option(help="linear|seasonal")] = "linear",
-    owner: Annotated[str, typer.Option(help="Who answers for it.")] = "",
-    note: Annotated[str, typer.Option(help="Why this goal.")] = "",
-    goal_id: Annotated[
-        str | None, typer.Option("--id", help="Id (default: metric-deadline).")
-    ] = None,
+    grain: Annotated[str, typer.Option(help=_about("grain"))] = "month",
+    where: Annotated[str | None, typer.Option(help=_about("where"))] = None,
+    baseline: Annotated[float | None, typer.Option(help=_about("baseline"))] = None,
+    plan: Annotated[str, typer.Option(help=_about("plan"))] = "linear",
+    owner: Annotated[str, typer.Option(help=_about("owner"))] = "",
+    note: Annotated[str, typer.Option(help=_about("note"))] = "",
+    goal_id: Annotated[str | None, typer.Option("--id", help=_about("goal_id"))] = None,
     by: Annotated[str | None, typer.Option(help="Author (default: $NORTHSTAR_USER).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Only show the SMART check.")] = False,
     as_of: AsOfOpt = None,
 ) -> None:
     """Add a goal and show its SMART check (start/deadline default to the objective's)."""
     ws = Workspace(workspace)
-    result = ws.add_goal(
-        metric, target, objectives=objective or [], start=start, deadline=deadline,
-        grain=grain, where=where, baseline=baseline, plan=plan, owner=owner, note=note,
-        goal_id=goal_id, by=by, save=not dry_run, today=_day(as_of),
+    spec = GoalSpec.make(
+        metric=metric, target=target, objectives=objective or [], start=start,
+        deadline=deadline, grain=grain, where=where, baseline=baseline, plan=plan,
+        owner=owner, note=note, goal_id=goal_id,
     )  # fmt: skip
+    result = ws.add_goal(spec, by=by, save=not dry_run, today=_day(as_of))
     show.new_goal(result, ws.registry().get(result.goal.metric), ws.settings.currency)
 
 

@@ -16,9 +16,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from northstar import clock
 from northstar.errors import GoalError, NorthstarError
@@ -171,24 +172,47 @@ class NewGoal:
     saved: bool = True
 
 
-def add_goal(
-    ctx: GoalContext,
-    metric: str,
-    target: Target | str,
-    *,
-    objectives: Sequence[str] = (),
-    start: date | str | None = None,
-    deadline: date | str | None = None,
-    grain: str | Grain = Grain.month,
-    where: str | None = None,
-    baseline: float | None = None,
-    plan: PlanKind | str = PlanKind.linear,
-    owner: str = "",
-    note: str = "",
-    goal_id: str | None = None,
-    by: str | None = None,
-    save: bool = True,
-) -> NewGoal:
+class GoalSpec(BaseModel):
+    """A new goal's parameters, declared once: the CLI (``goals add``), the web form and the
+    Python API (``Workspace.add_goal``) all build one. Dates are ``YYYY-MM-DD`` (or dates);
+    ``target`` is text such as ``>= 3000``, ``<= 2.5%``, ``3.7..4.2`` or ``+10%``."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    metric: str = Field(description="metric id (northstar metrics list)")
+    target: Target | str = Field(description="'>= 3000', '<= 150', '3.7..4.2', '+10%' or N")
+    objectives: list[str] = Field(default_factory=list, description="objective ids it serves")
+    start: date | None = Field(default=None, description="default: the current period's start")
+    deadline: date | None = Field(default=None, description="default: the objective's end")
+    grain: Grain = Field(default=Grain.month, description="day|week|month|quarter|year")
+    where: str | None = Field(default=None, description="segment, e.g. plan = 'pro'")
+    baseline: float | None = Field(default=None, description="override the computed baseline")
+    plan: PlanKind = Field(default=PlanKind.linear, description="linear|seasonal")
+    owner: str = Field(default="", description="who answers for it")
+    note: str = Field(default="", description="why this goal")
+    goal_id: str | None = Field(default=None, description="id (default: metric-deadline)")
+
+    @field_validator("start", "deadline", mode="before")
+    @classmethod
+    def _day(cls, value: Any, info: ValidationInfo) -> date | None:
+        return parse_date(value or None, str(info.field_name))
+
+    @field_validator("grain", mode="before")
+    @classmethod
+    def _grain(cls, value: Any) -> Grain:
+        return parse_grain(value)
+
+    @classmethod
+    def make(cls, **fields: Any) -> GoalSpec:
+        """A spec from keyword fields; a mistake is one clear ``GoalError`` line."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise GoalError(f"goal: {first_problem(exc)}") from None
+
+
+def add_goal(ctx: GoalContext, spec: GoalSpec, *, by: str | None = None,
+             save: bool = True) -> NewGoal:  # fmt: skip
     """Create a goal, check it against SMART and (unless ``save`` is false) store it.
 
     ``start`` defaults to the first day of the current period (as of ``ctx.as_of``),
@@ -198,12 +222,11 @@ def add_goal(
     objective's time frame, another goal on the same metric and segment over an
     overlapping time (a duplicate, or a conflict when the targets differ).
     """
+    metric, objectives, grain, given_start = spec.metric, spec.objectives, spec.grain, spec.start
+    deadline, goal_id = spec.deadline, spec.goal_id
     with ctx.edit() if save else nullcontext(ctx.load()) as book:
-        spec = ctx.registry.get(metric)
-        grain = parse_grain(grain)
-        target = as_target(target, spec)
-        given_start = parse_date(start, "start")
-        deadline = parse_date(deadline, "deadline")
+        mspec = ctx.registry.get(metric)
+        target = as_target(spec.target, mspec)
         chosen = [get_objective(book, o) for o in objectives]
         frame = next((o.time_frame for o in chosen if o.time_frame is not None), None)
         start = given_start or default_start(ctx, grain, frame)
@@ -222,14 +245,15 @@ def add_goal(
             raise GoalError(f"a goal with id '{gid}' exists; choose another id")
         try:
             goal = Goal(
-                id=gid, metric=spec.id, where=where, objectives=list(objectives), target=target,
-                baseline=baseline, start=start, deadline=deadline, grain=grain, plan=PlanKind(plan),
-                owner=owner, note=note, created_at=_now(), created_by=by or current_user(),
+                id=gid, metric=mspec.id, where=spec.where, objectives=list(objectives),
+                target=target, baseline=spec.baseline, start=start, deadline=deadline,
+                grain=grain, plan=spec.plan, owner=spec.owner, note=spec.note,
+                created_at=_now(), created_by=by or current_user(),
             )  # fmt: skip
         except ValueError as exc:
             raise GoalError(f"goal on {metric}: {first_problem(exc)}") from None
         check = smart_check(ctx, goal, book, creating=True)
-        warnings = [*frame_warnings(goal, chosen), *overlap_warnings(goal, book.goals, spec)]
+        warnings = [*frame_warnings(goal, chosen), *overlap_warnings(goal, book.goals, mspec)]
         book.goals.append(goal)
         limit = ctx.settings.goals.max_kpis_per_objective
         for oid in goal.objectives:
@@ -646,10 +670,10 @@ def template(
         for item in obj.kpis:
             if item.metric is None or item.target is None:
                 continue
-            new = add_goal(
-                ctx, item.metric, item.target, objectives=[oid], start=start, deadline=deadline,
-                grain=grain, note=f"from the {stage.value} template: {item.why}", by=by,
-            )  # fmt: skip
+            new = add_goal(ctx, GoalSpec(
+                metric=item.metric, target=item.target, objectives=[oid], start=start,
+                deadline=deadline, grain=grain, note=f"from the {stage.value} template: {item.why}",
+            ), by=by)  # fmt: skip
             written.append(new.goal.id)
     return Template(stage, start, deadline, grain, tuple(objectives), tuple(written))
 

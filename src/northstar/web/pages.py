@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from northstar.errors import GoalError, NorthstarError
+from northstar.goals.service import GoalSpec
 from northstar.settings import PageAccess
 from northstar.web import present
 from northstar.web.app import templates
@@ -187,15 +188,15 @@ def goals_page(request: Request, stage: str = "") -> Response:
     return page(request, "goals.html", context)
 
 
-def _goal_args(form: dict[str, str]) -> dict[str, Any]:
-    return {
-        "objectives": [form["objective"]] if form.get("objective") else [],
-        "start": form.get("start") or None,
-        "deadline": form.get("deadline") or None,
-        "grain": form.get("grain") or "month",
-        "where": form.get("where") or None,
-        "owner": form.get("owner") or "",
-    }
+def _goal_spec(form: dict[str, str]) -> GoalSpec:
+    """The goal form as the one request object the CLI and the API build too."""
+    return GoalSpec.make(
+        metric=form.get("metric", ""), target=form.get("target", ""),
+        objectives=[form["objective"]] if form.get("objective") else [],
+        start=form.get("start") or None, deadline=form.get("deadline") or None,
+        grain=form.get("grain") or "month", where=form.get("where") or None,
+        owner=form.get("owner") or "",
+    )  # fmt: skip
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -210,8 +211,12 @@ async def goal_check(request: Request) -> Response:
     if not form.get("metric") or not form.get("target"):
         return templates.TemplateResponse(request, "partials/smart.html", {"check": None})
     ws = workspace(request)
-    new = call(request, ws.add_goal, form["metric"], form["target"], save=False,
-               **_goal_args(form))  # fmt: skip
+    try:
+        spec = _goal_spec(form)
+    except NorthstarError as exc:
+        return templates.TemplateResponse(request, "partials/smart.html",
+                                          {"check": None, "error": str(exc)})  # fmt: skip
+    new = call(request, ws.add_goal, spec, save=False)
     return templates.TemplateResponse(
         request, "partials/smart.html", {"check": present.smart_view(new)}
     )
@@ -224,8 +229,7 @@ async def goal_create(request: Request) -> Response:
     try:
         if not form.get("metric") or not form.get("target"):
             raise GoalError("pick a metric and type a target, e.g. '>= 3000', '<= 2.5%' or '+10%'")
-        new = call(request, ws.add_goal, form["metric"], form["target"], by=author(request),
-                   **_goal_args(form))  # fmt: skip
+        new = call(request, ws.add_goal, _goal_spec(form), by=author(request))
     except NorthstarError as exc:
         new_form = dict.fromkeys(GOAL_FIELDS, "") | form
         context = _goals_context(request, goal_error=str(exc), new=new_form)
