@@ -113,6 +113,11 @@ class Workspace:
             )
         self.settings: Settings = load_settings(settings_file)
         self.db_path = self.path / DB_FILE
+        # In the server's process every connection is read-write: DuckDB then shares one
+        # database instance between them, so pages read concurrently with each other and
+        # with the flusher's writes (a read-only and a read-write connection cannot coexist
+        # in one process).
+        self.shares_store = False
 
     # -- creation ---------------------------------------------------------------
     @classmethod
@@ -139,8 +144,9 @@ class Workspace:
     def store(self, *, read_only: bool = False) -> Iterator[Store]:
         """Open the store for the duration of a block."""
         store = Store(
-            self.db_path, read_only=read_only, lock_wait=self.settings.store.lock_wait_seconds
-        )
+            self.db_path, read_only=read_only and not self.shares_store,
+            lock_wait=self.settings.store.lock_wait_seconds,
+        )  # fmt: skip
         try:
             yield store
         finally:

@@ -61,6 +61,7 @@ def create_app(
     """The app for a workspace. ``ingest_log`` may be opened by the caller already (so
     that a second server fails before it binds a port)."""
     folder = ws.path / LOG_DIR
+    ws.shares_store = True  # pages and the flusher share one DuckDB instance (concurrent)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

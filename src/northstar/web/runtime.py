@@ -1,9 +1,9 @@
-"""What every web route needs: the workspace, one lock on the store, who may call.
+"""What every web route needs: the workspace, the store, who may call.
 
-DuckDB lets one process hold a database file either read-write or read-only, so inside
-the server the web routes and the flusher take turns on the store through one lock
-(the flusher's ``store_lock``); a route opens the store, through the Workspace, only
-while it holds the lock.
+Inside the server every connection to the store is read-write (``Workspace.shares_store``),
+so DuckDB shares one database instance between the routes and the flusher and they run
+concurrently: a slow page holds up neither the other pages nor the ingestion flusher. An
+app mounted without the server (no shared instance) takes turns through one lock.
 """
 
 from __future__ import annotations
@@ -56,7 +56,13 @@ def store_lock(request: Request) -> threading.Lock:
 
 
 def call(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a Workspace method while holding the store lock."""
+    """Run a Workspace method. Inside the server the workspace shares one DuckDB instance
+    with the flusher (``Workspace.shares_store``), so requests run concurrently: a slow
+    page does not hold up the others or the flusher. An app served without that sharing
+    (no server state) still takes turns on the store."""
+    ws = request.app.state.northstar_ws
+    if getattr(ws, "shares_store", False):
+        return fn(*args, **kwargs)
     with store_lock(request):
         return fn(*args, **kwargs)
 
