@@ -488,3 +488,31 @@ def test_every_page_and_the_api_say_what_they_are_as_of(
     assert bad.status_code == 400 and "as-of date" in bad.text
     page.goto(server.url + "/analyses?tab=lifecycle&as_of=2026-09-30")
     assert page.locator("#freshness").get_attribute("data-as-of") == "2026-09-30"
+
+
+def test_a_goal_page_reads_as_a_pm_reads_a_goal(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    # Issue 19: the goal, its status and reason, figures, the forecast fan against the
+    # plan and the target, the revisions, the SMART check — one click from its card.
+    book = demo_ws.goal_book()
+    goal = next(g for g in book.goals if g.grain.value == "month" and g.metric == "mrr")
+    demo_ws.revise_goal(goal.id, target="+65%", reason="Enterprise deal signed", by="ana")
+    detail = demo_ws.goal_detail(goal.id)
+    page.goto(server.url + "/")
+    page.locator(f'[data-goal="{goal.id}"]').first.click()
+    page.wait_for_url(server.url + f"/goals/{goal.id}")
+    assert page.locator("#goal-status").text_content() == str(detail["status"]).capitalize()
+    assert page.locator("#goal-reason").inner_text() == detail["reason"]
+    facts = page.locator("#goal-facts").inner_text()
+    assert detail["current_text"] in facts and detail["target_text"] in facts
+    chart = json.loads(page.locator('script[data-chart="goal-chart"]').text_content() or "{}")
+    labels = [d["label"] for d in chart["data"]["datasets"]]
+    assert labels == ["actual", "forecast P10", "forecast P90", "forecast P50", "plan", "target"]
+    low, high, mid = (chart["data"]["datasets"][i]["data"] for i in (1, 2, 3))
+    assert all(lo <= m <= hi for lo, m, hi in zip(low, mid, high, strict=True) if lo is not None)
+    assert len(detail["fan"]) == sum(1 for v in mid if v is not None)
+    revisions = page.locator("#goal-revisions").inner_text()
+    assert "Enterprise deal signed" in revisions and "+60 %" in revisions and "+65 %" in revisions
+    assert page.locator("#goal-smart li").count() == 5
+    shot(page, "goal")

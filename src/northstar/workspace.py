@@ -40,7 +40,7 @@ from northstar.goals import (
 )
 from northstar.goals import service as goals
 from northstar.goals.model import Goal, TimeFrame
-from northstar.goals.scorecard import ObjectiveCard
+from northstar.goals.scorecard import ObjectiveCard, goal_detail_dict
 from northstar.goals.store import GOALS_FILE, load_book
 from northstar.goals.suggest import Suggestion
 from northstar.goals.timeframe import parse_time_frame
@@ -598,6 +598,21 @@ class Workspace:
         ctx = self.goals_context(today=today)
         book = ctx.load()
         return goals.smart_check(ctx, goals.get_goal(book, goal_id), book)
+
+    def goal_detail(self, goal_id: str, *, today: date | None = None) -> dict[str, Any]:
+        """One goal as a product manager reads it — the goal, its revisions, status and
+        reason, progress, run-rates, forecast P10/P50/P90 and P(hit), the forecast fan per
+        period and the SMART check — as ``goals show ID --format json`` gives it."""
+        progress = self.track_goal(goal_id, today=today)
+        check = (
+            self.check_goal(goal_id, today=today)
+            if progress.spec.id in self.registry().metrics
+            else None
+        )
+        doc = goal_detail_dict(progress, check, self.settings.currency, self.as_of(today))
+        doc["plan_line"] = goals.plan_line(progress)
+        doc["aim"] = progress.aim  # the value progress is measured towards
+        return doc
 
     def objective_status(self, objective_id: str, *, today: date | None = None) -> ObjectiveCard:
         """An objective with the status of its KPIs and focus warnings."""

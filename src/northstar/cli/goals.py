@@ -12,7 +12,6 @@ import typer
 from northstar.cli import render_goals as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, as_of_day
 from northstar.errors import GoalError
-from northstar.goals.scorecard import goal_detail_dict
 from northstar.goals.service import GoalSpec
 from northstar.workspace import Workspace
 
@@ -159,14 +158,14 @@ def goals_show(
         raise GoalError(f"unknown format {fmt!r}; use table or json")
     ws = Workspace(workspace)
     today = _day(as_of)
+    if fmt == "json":
+        doc = ws.goal_detail(goal_id, today=today)
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
     progress = ws.track_goal(goal_id, today=today)
     check = (
         ws.check_goal(goal_id, today=today) if progress.spec.id in ws.registry().metrics else None
     )
-    if fmt == "json":
-        doc = goal_detail_dict(progress, check, ws.settings.currency, ws.as_of(today))
-        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
-        return
     show.goal_detail(progress, check, ws.settings.currency)
 
 

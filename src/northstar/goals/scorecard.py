@@ -330,7 +330,13 @@ def goal_detail_dict(
         "id": p.goal.id,
         "goal": p.goal.model_dump(mode="json"),
         **{k: v for k, v in kpi_row(p, currency).items() if k not in ("goal", "revisions")},
-        "revisions": [r.model_dump(mode="json", exclude_none=True) for r in p.goal.revisions],
+        "revisions": [
+            {
+                **r.model_dump(mode="json", exclude_none=True),
+                "changes": r.describe(p.spec.unit, currency),
+            }
+            for r in p.goal.revisions
+        ],
         "fan": fan,
         "smart": smart,
     }

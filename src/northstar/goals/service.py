@@ -678,6 +678,18 @@ def template(
     return Template(stage, start, deadline, grain, tuple(objectives), tuple(written))
 
 
+def plan_line(progress: GoalProgress) -> list[dict[str, Any]]:
+    """The goal's plan per period, from the baseline period to the deadline's (the line a
+    chart draws the forecast against)."""
+    if progress.plan is None:
+        return []
+    start = progress.periods.baseline
+    return [
+        {"period": shift_periods(start, progress.goal.grain, k).isoformat(), "value": float(v)}
+        for k, v in enumerate(progress.plan.values)
+    ]
+
+
 def _now() -> datetime:
     return clock.now().replace(microsecond=0)
 

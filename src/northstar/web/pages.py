@@ -204,6 +204,15 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: str(v).strip() for k, v in data.items()}
 
 
+@router.get("/goals/{goal_id}")
+def goal_page(request: Request, goal_id: str) -> Response:
+    """One goal as a PM reads it: figures, status and reason, the forecast fan against the
+    plan and the target, revisions and the SMART check."""
+    ws = workspace(request)
+    doc = call(request, ws.goal_detail, goal_id)
+    return page(request, "goal.html", {"g": present.goal_view(doc, ws.settings.currency)})
+
+
 @router.post("/goals/check")
 async def goal_check(request: Request) -> Response:
     """The SMART check of the goal being typed (HTMX partial; nothing is saved)."""

@@ -78,6 +78,61 @@ def kpi_card(p: GoalProgress, currency: str) -> dict[str, Any]:
     return row
 
 
+def goal_view(doc: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A goal's page (``Workspace.goal_detail``): its figures as text, and one chart of the
+    history, the plan, the target and the forecast fan (P10–P90 shaded, P50 dashed)."""
+    unit = Unit(doc["unit"])
+    text = lambda v: format_value(v, unit, currency)  # noqa: E731
+    history = {h["period"]: h["value"] for h in doc["history"]}
+    plan = {p["period"]: p["value"] for p in doc.get("plan_line") or []}
+    fan = {f["period"]: f for f in doc.get("fan") or []}
+    labels = sorted({*history, *plan, *fan})
+    datasets: list[dict[str, Any]] = [
+        _line("actual", [history.get(x) for x in labels], "#3b5bdb", pointRadius=2),
+    ]
+    if fan:
+        low = [fan[x]["p10"] if x in fan else None for x in labels]
+        high = [fan[x]["p90"] if x in fan else None for x in labels]
+        mid = [fan[x]["p50"] if x in fan else None for x in labels]
+        datasets += [
+            _line("forecast P10", low, "#748ffc", borderWidth=0),
+            _line(
+                "forecast P90",
+                high,
+                "#748ffc",
+                borderWidth=0,
+                fill="-1",
+                backgroundColor="rgba(116, 143, 252, 0.25)",
+            ),
+            _line("forecast P50", mid, "#748ffc", borderDash=[4, 4]),
+        ]
+    if plan:
+        datasets.append(_line("plan", [plan.get(x) for x in labels], "#2b8a3e",
+                              borderDash=[6, 3], spanGaps=True))  # fmt: skip
+    aim = doc.get("aim")
+    if isinstance(aim, int | float):
+        datasets.append(_line("target", [aim for _ in labels], "#c92a2a", borderWidth=1.5))
+    chart = {"type": "line", "data": {"labels": labels, "datasets": datasets},
+             "options": {"plugins": {"legend": {"position": "bottom"}}}}  # fmt: skip
+    fc = doc.get("forecast") or {}
+    rate = lambda v: "–" if v is None else ("+" if v >= 0 else "") + text(v)  # noqa: E731
+    facts = [
+        ("Now", f"{doc['current_text']} ({doc['current_period'] or '–'})"),
+        ("Target", f"{doc['target_text']} by {doc['deadline']}"),
+        ("Baseline", doc["baseline_text"]),
+        ("Progress", "–" if doc["progress"] is None else f"{doc['progress'] * 100:.0f} %"),
+        ("Expected now (plan)", doc.get("expected_text") or "–"),
+        ("P(hit)", p_hit_text(doc["p_hit"])),
+        ("Forecast at the deadline",
+         "–" if not fc else f"{text(fc.get('p50'))} (P10 {text(fc.get('p10'))}, "
+                            f"P90 {text(fc.get('p90'))})"),
+        ("Run-rate needed / recent", f"{rate(doc['required_rate'])} / "
+                                     f"{rate(doc['current_rate'])} per {doc['grain']}"),
+    ]  # fmt: skip
+    return {**doc, "chart": chart, "facts": facts, "status_class": status_class(doc["status"]),
+            "status_label": str(doc["status"]).capitalize()}  # fmt: skip
+
+
 def scorecard_view(card: Scorecard) -> dict[str, Any]:
     """The scorecard page: perspectives → objectives → KPI cards."""
     by_goal = {g.goal.id: kpi_card(g, card.currency) for g in card.goals()}
