@@ -163,6 +163,13 @@ def assert_clean(*watches: Watch) -> None:
         assert w.answers and all(status == 200 for _, status in w.answers), w.answers
 
 
+def assert_traits(ws: Workspace) -> None:
+    """identify's traits are the identified user's properties."""
+    ((props,),) = rows(ws, "SELECT properties FROM users WHERE user_id = 'user-42'")
+    traits = json.loads(str(props))
+    assert (traits["email"], traits["name"]) == ("ann@example.com", "Ann")
+
+
 def test_posthog_js_journey(served: tuple[Workspace, RunningServer], tmp_path: Path) -> None:
     ws, server = served
     _, key = ws.create_key("write", source="web")
@@ -185,12 +192,13 @@ def test_posthog_js_journey(served: tuple[Workspace, RunningServer], tmp_path: P
     assert all("token" not in e["properties"] for e in got)
     second = [e for e in got if e["properties"].get("$pathname") == "/second.html"]
     assert second and all(e["distinct_id"] == "user-42" for e in second)
-    assert all(abs(e["timestamp"] - started) < timedelta(seconds=60) for e in got)
+    assert all(abs(e["timestamp"] - started) < timedelta(seconds=30) for e in got)
     anon = clicked["distinct_id"]
     assert anon != "user-42"
     assert rows(ws, "SELECT distinct_id, person_id FROM _person_map") == [(anon, "user-42")]
     people = rows(ws, "SELECT DISTINCT person_id FROM person_events ORDER BY 1")
     assert len(people) == 2 and ("user-42",) in people  # Ann, and the anonymous visitor
+    assert_traits(ws)
     assert rows(ws, "SELECT count(*) FROM _rejected_rows") == [(0,)]
 
 
@@ -217,11 +225,12 @@ def test_analytics_js_journey(served: tuple[Workspace, RunningServer], tmp_path:
     views = [e for e in got if e["event"] == "$pageview" and e["distinct_id"] == "user-42"]
     assert [v["properties"]["title"] for v in views] == ["Second"]
     assert views[0]["properties"]["referrer"] == app + "/index.html"
-    assert all(abs(e["timestamp"] - started) < timedelta(seconds=60) for e in got)
+    assert all(abs(e["timestamp"] - started) < timedelta(seconds=30) for e in got)
     anon = clicked["distinct_id"]
     assert rows(ws, "SELECT distinct_id, person_id FROM _person_map") == [(anon, "user-42")]
     people = rows(ws, "SELECT DISTINCT person_id FROM person_events ORDER BY 1")
     assert len(people) == 2 and ("user-42",) in people
+    assert_traits(ws)
     assert rows(ws, "SELECT count(*) FROM _rejected_rows") == [(0,)]
 
 
