@@ -516,3 +516,19 @@ def test_a_goal_page_reads_as_a_pm_reads_a_goal(
     assert "Enterprise deal signed" in revisions and "+60 %" in revisions and "+65 %" in revisions
     assert page.locator("#goal-smart li").count() == 5
     shot(page, "goal")
+
+
+def test_unknown_pages_and_goals_are_404s_that_say_so(
+    server: RunningServer, read_token: str
+) -> None:
+    # Issue 19: an unknown goal is a 404 (not a 400), with the ids there are; a page that
+    # does not exist is an HTML page for people; the API keeps answering JSON.
+    page = httpx.get(server.url + "/goals/no-such-goal", timeout=30)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "no goal &#39;no-such-goal&#39;" in page.text or "no goal 'no-such-goal'" in page.text
+    api = httpx.get(server.url + "/api/v1/goals/no-such-goal", timeout=30,
+                    headers={"Authorization": f"Bearer {read_token}"})  # fmt: skip
+    assert api.status_code == 404 and api.json()["error"] == "GoalNotFound"
+    missing = httpx.get(server.url + "/no-such-page", timeout=30)
+    assert missing.status_code == 404 and "no page at /no-such-page" in missing.text
+    assert httpx.get(server.url + "/static/favicon.svg", timeout=30).status_code == 200

@@ -30,6 +30,7 @@ class NorthstarError(Exception):
     """Base of every user-facing error: the message says what is wrong and how to fix it."""
 
     exit_code = 1
+    http_status = 400  # what the web and the read API answer with
 
 
 class WorkspaceError(NorthstarError):
@@ -102,6 +103,12 @@ class QueryArgumentError(MetricError):
 
 class GoalError(NorthstarError):
     """An objective or goal that does not exist, or a goal given values that cannot work."""
+
+
+class GoalNotFound(GoalError):
+    """No objective or goal with that id (the message lists the ids there are)."""
+
+    http_status = 404
 
 
 class GoalFileError(GoalError):

@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from northstar import clock
-from northstar.errors import GoalError, NorthstarError
+from northstar.errors import GoalError, GoalNotFound, NorthstarError
 from northstar.goals.history import Fetch, complete_series, history_start, period_offset
 from northstar.goals.model import (
     BaselineChange,
@@ -151,7 +151,7 @@ def get_objective(book: GoalBook, objective_id: str) -> Objective:
     found = book.objective(objective_id)
     if found is None:
         known = ", ".join(o.id for o in book.objectives) or "none yet"
-        raise GoalError(f"no objective '{objective_id}' (objectives: {known})")
+        raise GoalNotFound(f"no objective '{objective_id}' (objectives: {known})")
     return found
 
 
@@ -159,7 +159,7 @@ def get_goal(book: GoalBook, goal_id: str) -> Goal:
     found = book.goal(goal_id)
     if found is None:
         known = ", ".join(g.id for g in book.goals) or "none yet"
-        raise GoalError(f"no goal '{goal_id}' (goals: {known})")
+        raise GoalNotFound(f"no goal '{goal_id}' (goals: {known})")
     return found
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from northstar._version import __version__
 from northstar.errors import AccessError, NorthstarError, SignInRequired
@@ -43,7 +44,7 @@ def mount(app: FastAPI, ws: Workspace) -> None:
 
     @app.exception_handler(NorthstarError)
     async def northstar_error(request: Request, exc: NorthstarError) -> Response:
-        status = exc.status if isinstance(exc, AccessError) else 400
+        status = exc.status if isinstance(exc, AccessError) else exc.http_status
         message = str(exc)
         if request.url.path.startswith("/api/"):
             body = {"error": type(exc).__name__, "message": message}
@@ -59,6 +60,14 @@ def mount(app: FastAPI, ws: Workspace) -> None:
                 request, "partials/error.html", {"message": message}, status_code=200
             )
         return error_page(request, message, status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        """A page that does not exist gets a page that says so (the API keeps JSON)."""
+        if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/v1/")):
+            return error_page(request, f"no page at {request.url.path}", 404)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))  # fmt: skip
 
     @app.exception_handler(Exception)
     async def page_bug(request: Request, exc: Exception) -> Response:
