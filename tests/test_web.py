@@ -532,3 +532,10 @@ def test_unknown_pages_and_goals_are_404s_that_say_so(
     missing = httpx.get(server.url + "/no-such-page", timeout=30)
     assert missing.status_code == 404 and "no page at /no-such-page" in missing.text
     assert httpx.get(server.url + "/static/favicon.svg", timeout=30).status_code == 200
+
+
+def test_a_bad_number_of_periods_is_refused_not_replaced(server: RunningServer) -> None:
+    # Issue 19: periods=abc used to become 8 silently.
+    answer = httpx.get(server.url + "/analyses?tab=retention&periods=abc", timeout=60)
+    assert answer.status_code == 400
+    assert "periods must be a whole number from 1 to 52, not &#39;abc&#39;" in answer.text

@@ -10,7 +10,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
-from northstar.errors import GoalError, NorthstarError
+from northstar.errors import GoalError, NorthstarError, QueryArgumentError
 from northstar.goals.service import GoalSpec
 from northstar.settings import PageAccess
 from northstar.web import present
@@ -133,7 +133,11 @@ def analyses_page(
     context: dict[str, Any] = {"form": form, "tabs": ANALYSES}
     dates = {"start": start or None, "end": end or None}
     if tab == "retention":
-        count = int(periods) if periods.strip().isdigit() else 8
+        if not periods.strip().isdigit() or not 1 <= int(periods) <= 52:
+            raise QueryArgumentError(
+                f"periods must be a whole number from 1 to 52, not {periods.strip()!r}"
+            )
+        count = int(periods)
         table = call(request, ws.retention, start_event, return_event, period=period,
                      periods=count, **dates)  # fmt: skip
         context["retention"] = present.retention_view(table)
