@@ -357,3 +357,18 @@ def test_no_code_or_test_reads_the_calendar_but_the_clock() -> None:
         if pattern.search(line)
     ]
     assert offenders == [], "read the calendar through northstar.clock"
+
+
+def test_a_breakdown_drawn_as_bars_is_stacked(
+    log: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 19: breakdowns over time are stacked bars (the convention), not grouped.
+    from northstar.web.present import explorer_view
+
+    set_clock(monkeypatch, AFTER)
+    frame = log.query(["dau"], grain="day", start="2026-03-02", end="2026-03-03", by=["event"])
+    bars = explorer_view(frame, log.registry().get("dau"), "USD", None, kind="bar")
+    assert bars["chart"]["options"]["scales"] == {"x": {"stacked": True}, "y": {"stacked": True}}
+    plain = explorer_view(log.query(["dau"], grain="day", start="2026-03-02", end="2026-03-03"),
+                          log.registry().get("dau"), "USD", None, kind="bar")  # fmt: skip
+    assert "scales" not in plain["chart"]["options"]

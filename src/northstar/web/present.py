@@ -247,11 +247,10 @@ def explorer_view(
             datasets.append(_line("target", data, "#c92a2a", borderWidth=1.5))
     if kind not in CHART_KINDS:
         kind = "bar" if len(labels) <= 2 and not keys else "line"
-    chart = {
-        "type": kind,
-        "data": {"labels": labels, "datasets": datasets},
-        "options": {"plugins": {"legend": {"position": "bottom"}}},
-    }
+    options: dict[str, Any] = {"plugins": {"legend": {"position": "bottom"}}}
+    if kind == "bar" and keys:  # a breakdown over time: segments stacked in each period
+        options["scales"] = {"x": {"stacked": True}, "y": {"stacked": True}}
+    chart = {"type": kind, "data": {"labels": labels, "datasets": datasets}, "options": options}
     return {"dims": keys, "rows": rows, "chart": chart, "unit": unit.value,
             "has_compare": "previous" in frame.columns}  # fmt: skip
 
