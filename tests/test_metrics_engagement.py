@@ -149,3 +149,18 @@ def test_local_days_around_daylight_saving_switches(ws: Workspace) -> None:
     assert values(ws, "dau", "day", "2026-03-28", "2026-03-29") == [None, 1]
     # far outside the window's precomputed offsets the general path gives the same days
     assert values(ws, "active_users", "year", "2026-01-01", "2026-12-31") == [3]
+
+
+def test_one_active_event_rule_everywhere(tmp_path: Path) -> None:
+    # Issue 17: the "active event" rule lives in one place (Context.is_active); DAU, the
+    # analyses' $active and new users all follow the same setting. With only 'open'
+    # active: Mar 1 u1, u2; Mar 2 u1; Mar 5 u2 (the $pageview of a1 no longer counts).
+    ws = make(tmp_path, events={"active_events": ["open"]})
+    assert values(ws, "dau", "day", "2026-03-01", "2026-03-05") == [2, 1, 0, 0, 1]
+    sticky = ws.stickiness("$active", grain="day", start="2026-03-01", end="2026-03-05",
+                           today=TODAY)  # fmt: skip
+    # active days in Mar 1-5: u1 2 (1, 2), u2 2 (1, 5) → two users active on 2 days
+    assert [(h["active_periods"], h["users"]) for h in sticky.histogram][:3] == [
+        (1, 0), (2, 2), (3, 0)]  # fmt: skip
+    life = ws.lifecycle("$active", grain="day", start="2026-03-01", end="2026-03-02", today=TODAY)
+    assert [r["new"] + r["returning"] + r["resurrecting"] for r in life.rows] == [2, 1]

@@ -100,14 +100,8 @@ def active_only(ctx: Context, t: ir.Table) -> ir.Table:
 
 
 def is_active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:
-    """Whether an event name is an active event (``events.active_events``, or every event
-    but ``events.passive_events``)."""
-    ev = ctx.settings.events
-    if ev.active_events:
-        return event.isin(ev.active_events)
-    if ev.passive_events:
-        return ~event.isin(ev.passive_events)
-    return ibis.literal(True)
+    """Whether an event name is an active event (the one rule: :meth:`Context.is_active`)."""
+    return ctx.is_active(event)
 
 
 def events_between(ctx: Context, first: date | None, last: date) -> ir.Table:

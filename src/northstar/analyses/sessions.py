@@ -47,12 +47,7 @@ def reach_hours(settings: Settings) -> int:
 
 
 def _active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:
-    ev = ctx.settings.events
-    if ev.active_events:
-        return event.isin(ev.active_events)
-    if ev.passive_events:
-        return ~event.isin(ev.passive_events)
-    return ibis.literal(True)
+    return ctx.is_active(event)  # the one "active event" rule
 
 
 def _events_around(ctx: Context) -> ir.Table:

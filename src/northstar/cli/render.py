@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from northstar.goals.scorecard import sparkline
 from northstar.ingest import ImportSummary
 from northstar.metrics import output
 from northstar.metrics.format import format_change, format_value
@@ -222,20 +223,6 @@ _ROLLUP_TEXT = {
     Rollup.end: "the value at the end of the period",
     Rollup.mean: "the mean of the daily values",
 }
-
-
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Sequence[float | None]) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return ""
-    low, high = min(known), max(known)
-    span = (high - low) or 1.0
-    return "".join(
-        " " if v is None else _BARS[int((v - low) / span * (len(_BARS) - 1))] for v in values
-    )
 
 
 def headline(kpis: Sequence[KpiSummary], currency: str) -> None:

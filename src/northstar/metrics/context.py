@@ -256,6 +256,17 @@ class Context:
         t = self.segment(t, source)
         return t.mutate(day=self.local_date(t[time_column]))
 
+    def is_active(self, event: ir.StringValue) -> ir.BooleanValue:
+        """The one "active event" rule: an event name counts as activity when it is one
+        of ``events.active_events`` (when set), else when it is not one of
+        ``events.passive_events`` (every event when neither is set)."""
+        ev = self.settings.events
+        if ev.active_events:
+            return event.isin(ev.active_events)
+        if ev.passive_events:
+            return ~event.isin(ev.passive_events)
+        return ibis.literal(True)
+
     def active_events(self, *, lookback_days: int = 0) -> ir.Table:
         """Active events in the window: ``person_id``, ``day`` and the breakdown keys.
 
@@ -266,11 +277,7 @@ class Context:
         plain = not self.by and not self.where
         source = self.backend.table("events") if plain else self.table("events")
         t = self.in_window(source, "timestamp", lookback_days=lookback_days)
-        ev = self.settings.events
-        if ev.active_events:
-            t = t.filter(t.event.isin(ev.active_events))
-        elif ev.passive_events:
-            t = t.filter(~t.event.isin(ev.passive_events))
+        t = t.filter(self.is_active(t.event))
         if plain:
             ids = t.select(distinct_id=t.distinct_id, day=self.local_date(t.timestamp)).distinct()
             if not self.settings.events.merge_identities:

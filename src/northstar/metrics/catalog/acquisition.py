@@ -282,10 +282,7 @@ def activation_events(ctx: Context) -> ir.Table:
     SDK bookkeeping (names starting with ``$``, e.g. $pageview) nor the sign-up."""
     ev = ctx.table("events")
     rules = ctx.settings.events
-    if rules.active_events:
-        ev = ev.filter(ev.event.isin(rules.active_events))
-    elif rules.passive_events:
-        ev = ev.filter(~ev.event.isin(rules.passive_events))
+    ev = ev.filter(ctx.is_active(ev.event))
     signup_names = [DEFAULT_SIGNUP_EVENT]
     if rules.signup_event:
         signup_names.append(rules.signup_event)

@@ -63,11 +63,7 @@ def user_churn_rate(ctx: Context) -> ir.Table:
 
 def new_users(ctx: Context) -> ir.Table:
     events = ctx.table("events")
-    ev = ctx.settings.events
-    if ev.active_events:
-        events = events.filter(events.event.isin(ev.active_events))
-    elif ev.passive_events:
-        events = events.filter(~events.event.isin(ev.passive_events))
+    events = events.filter(ctx.is_active(events.event))
     events = ctx.before_end(events, "timestamp")
     first = events.group_by(user_id=events.person_id).aggregate(first_seen=events.timestamp.min())
     users = ctx.table("users")
