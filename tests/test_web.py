@@ -539,3 +539,14 @@ def test_a_bad_number_of_periods_is_refused_not_replaced(server: RunningServer) 
     answer = httpx.get(server.url + "/analyses?tab=retention&periods=abc", timeout=60)
     assert answer.status_code == 400
     assert "periods must be a whole number from 1 to 52, not &#39;abc&#39;" in answer.text
+
+
+def test_the_api_docs_work_offline(server: RunningServer, page: Page) -> None:
+    # Issue 19: /docs was blank offline (Swagger UI from a CDN); its files now come with
+    # the package, and the page asks nothing of any other host.
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock", timeout=30000)
+    assert page.locator(".opblock").count() > 10
+    assert hosts == {server.url.split("/")[2]}

@@ -17,11 +17,15 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
 
 from northstar import clock
 from northstar._version import __version__
@@ -49,6 +53,10 @@ class Listening:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+# Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes), as fastapi-offline ships it.
+SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
 
 
 def create_app(
@@ -105,7 +113,21 @@ def create_app(
         "API of a Northstar workspace (the web UI's data). See docs/ingestion-server.md "
         "and docs/web.md.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package: FastAPI's default loads a CDN
+        redoc_url=None,
     )
+    app.mount("/static-docs", StaticFiles(directory=SWAGGER_FILES), name="static-docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> Response:
+        """The OpenAPI browser, offline: Swagger UI's files come with the package."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Northstar API",
+            swagger_js_url="/static-docs/swagger-ui-bundle.js",
+            swagger_css_url="/static-docs/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )  # fmt: skip
+
     app.include_router(router)
     app.include_router(sdk_router)  # what browser SDKs fetch, and their preflights
 
