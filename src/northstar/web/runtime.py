@@ -84,13 +84,19 @@ async def grant_of(request: Request, token: str | None) -> KeyGrant | None:
     return grant
 
 
+def from_another_site(request: Request) -> bool:
+    """The request comes from a web page served by another host (its ``Origin``)."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return False
+    return origin.split("://", 1)[-1] != request.headers.get("host", "")
+
+
 async def check_page_access(request: Request) -> None:
     """Who may open the pages (``server.pages``, see docs/web.md): browsers on this
     machine, or anyone signed in with a read key (an admin key to change anything).
     A form post must also come from a page of this server (no cross-site posts)."""
-    origin = request.headers.get("origin")
-    host = request.headers.get("host", "")
-    if request.method == "POST" and origin and origin.split("://", 1)[-1] != host:
+    if request.method == "POST" and from_another_site(request):
         raise AccessError("a form was posted from another site; use the form on this page")
     if workspace(request).settings.server.pages is PageAccess.loopback:
         if not is_loopback(request):
@@ -164,8 +170,7 @@ async def read_grant(request: Request) -> KeyGrant:
         page = await page_grant(request)
         if page is not None:
             return page
-    origin = request.headers.get("origin")
-    if token is not None and origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+    if token is not None and from_another_site(request):
         raise AccessError(
             "read and admin keys are not accepted from a web page on another site; call the "
             "read API from a server or a script",
