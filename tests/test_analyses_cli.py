@@ -114,3 +114,17 @@ def test_mistakes_are_one_line(folder: Path, args: tuple[str, ...], message: str
     assert out.returncode != 0
     assert message in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_misspelt_funnel_step_is_an_error_with_a_suggestion(folder: Path) -> None:
+    # Issue 19: a misspelt step used to give a funnel of 0 / 0 without a word.
+    out = run("funnel", "signup", "creat", "--from", "2026-03-01", "--to", "2026-03-31",
+              "-w", "w", cwd=folder)  # fmt: skip
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        "error: unknown event 'creat' (no event of that name in the data); did you mean 'create'?"
+    )
+    # a real event nobody did in the range is a 0, not an error
+    got = as_json(folder, "funnel", "signup", "create", "--from", "2026-03-04",
+                  "--to", "2026-03-05")  # fmt: skip
+    assert [s["count"] for s in got["steps"]] == [0, 0]

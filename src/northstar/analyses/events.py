@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -97,6 +98,26 @@ def apply_spec(ctx: Context, t: ir.Table, spec: EventSpec) -> ir.Table:
 def active_only(ctx: Context, t: ir.Table) -> ir.Table:
     ev = ctx.settings.events
     return t.filter(is_active(ctx, t.event)) if ev.active_events or ev.passive_events else t
+
+
+def unknown_event(ctx: Context, specs: Sequence[EventSpec]) -> str | None:
+    """Why an analysis over ``specs`` shows nothing when an event name is in no row of the
+    data — "unknown event 'signed_upp' (no event of that name in the data); did you mean
+    'signed_up'?" — or None when every named event exists (or there is no data at all)."""
+    names = sorted({s.event for s in specs if s.event is not None})
+    if not names:
+        return None
+    events = ctx.backend.table("events")
+    seen = events.filter(events.event.isin(names)).select("event").distinct().to_pandas()
+    missing = [n for n in names if n not in set(seen["event"])]
+    if not missing:
+        return None
+    every = events.select("event").distinct().limit(5000).to_pandas()["event"].tolist()
+    if not every:
+        return None  # an empty workspace says "no data yet" on its own
+    close = difflib.get_close_matches(missing[0], every, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown event {missing[0]!r} (no event of that name in the data){hint}"
 
 
 def is_active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:

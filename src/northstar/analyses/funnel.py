@@ -22,7 +22,7 @@ import pandas as pd
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
 from northstar.analyses.common import Range, make_context
-from northstar.analyses.events import EventSpec, event_value, is_active
+from northstar.analyses.events import EventSpec, event_value, is_active, unknown_event
 from northstar.errors import FilterError, QueryArgumentError
 from northstar.metrics import filters
 from northstar.metrics.context import NONE, Context
@@ -419,6 +419,8 @@ def funnel(
     # The last entrant's window closes at the range's last day + the window.
     closes = datetime.combine(rng.last + timedelta(days=1), time()) + request.window
     result.partial = closes > datetime.combine(today + timedelta(days=1), time())
+    if any(not s.count for s in result.steps) and (problem := unknown_event(ctx, request.steps)):
+        raise QueryArgumentError(problem)  # a misspelt step would show 0, not an error
     if not result.steps[0].count:
         result.reason = "no users entered the first step in this range"
     if request.by:
