@@ -550,3 +550,25 @@ def test_the_api_docs_work_offline(server: RunningServer, page: Page) -> None:
     page.wait_for_selector(".opblock", timeout=30000)
     assert page.locator(".opblock").count() > 10
     assert hosts == {server.url.split("/")[2]}
+
+
+def test_the_read_api_has_one_error_format(server: RunningServer, read_token: str) -> None:
+    # Issue 19: RFC 9457 problem details for every read-API error (with the error's name
+    # and the message kept), a missing parameter named in one line, not pydantic's text.
+    auth = {"Authorization": f"Bearer {read_token}"}
+    missing = httpx.get(server.url + "/api/v1/query", headers=auth, timeout=30)
+    assert missing.status_code == 400
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    body = missing.json()
+    assert (body["status"], body["title"], body["instance"]) == (
+        400,
+        "Bad Request",
+        "/api/v1/query",
+    )
+    assert body["detail"] == body["message"] == "metrics: Field required"
+    unknown = httpx.get(server.url + "/api/v1/query?metrics=nope", headers=auth, timeout=30).json()
+    assert unknown["status"] == 400 and unknown["error"] == "UnknownMetricError"
+    nowhere = httpx.get(server.url + "/api/v1/nowhere", headers=auth, timeout=30)
+    assert nowhere.status_code == 404 and nowhere.json()["title"] == "Not Found"
+    refused = httpx.get(server.url + "/api/v1/scorecard", timeout=30).json()
+    assert refused["status"] == 401 and "read or admin key" in refused["detail"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -23,6 +25,16 @@ PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/data", "/signin", "/signou
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 log = logging.getLogger("northstar.web")
+
+
+def problem(request: Request, status: int, message: str, name: str) -> Response:
+    """The read API's one error format: RFC 9457 problem details
+    (``application/problem+json``), with ``error`` (the error's name) and ``message``."""
+    body = {
+        "type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
+        "detail": message, "instance": request.url.path, "error": name, "message": message,
+    }  # fmt: skip
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 def error_page(request: Request, message: str, status: int) -> Response:
@@ -47,8 +59,7 @@ def mount(app: FastAPI, ws: Workspace) -> None:
         status = exc.status if isinstance(exc, AccessError) else exc.http_status
         message = str(exc)
         if request.url.path.startswith("/api/"):
-            body = {"error": type(exc).__name__, "message": message}
-            return JSONResponse(body, status_code=status)
+            return problem(request, status, message, type(exc).__name__)
         if isinstance(exc, SignInRequired):
             back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             signin = "/signin?" + urlencode({"next": back if request.method == "GET" else "/"})
@@ -61,10 +72,22 @@ def mount(app: FastAPI, ws: Workspace) -> None:
             )
         return error_page(request, message, status)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(request: Request, exc: RequestValidationError) -> Response:
+        """A missing or malformed parameter: one line naming it, in the API's format."""
+        first = exc.errors()[0]
+        where = " ".join(str(p) for p in first.get("loc", ()) if p != "query")
+        message = f"{where}: {str(first.get('msg', 'invalid')).removeprefix('Value error, ')}"
+        if request.url.path.startswith("/api/"):
+            return problem(request, 400, message, "QueryArgumentError")
+        return error_page(request, message, 400)
+
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
         """A page that does not exist gets a page that says so (the API keeps JSON)."""
-        if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/v1/")):
+        if request.url.path.startswith("/api/"):
+            return problem(request, exc.status_code, str(exc.detail), "HTTPError")
+        if exc.status_code == 404 and not request.url.path.startswith("/v1/"):
             return error_page(request, f"no page at {request.url.path}", 404)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))  # fmt: skip
