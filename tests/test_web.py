@@ -572,3 +572,35 @@ def test_the_read_api_has_one_error_format(server: RunningServer, read_token: st
     assert nowhere.status_code == 404 and nowhere.json()["title"] == "Not Found"
     refused = httpx.get(server.url + "/api/v1/scorecard", timeout=30).json()
     assert refused["status"] == 401 and "read or admin key" in refused["detail"]
+
+
+AXE = Path(__file__).parent / "browser_sdks" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_no_serious_accessibility_findings(
+    server: RunningServer, demo_ws: Workspace, chromium: Browser, width: int
+) -> None:
+    # Issue 19: axe-core (pinned in tests/browser_sdks, installed by make test, never a
+    # CDN) finds nothing serious or critical on any page, on a desktop and on a phone.
+    goal = demo_ws.goal_book().goals[0].id
+    pages = ["/", f"/goals/{goal}", "/goals", "/explore?metric=mau&grain=week",
+             "/analyses?tab=retention", "/analyses?tab=funnel&steps=signed_up,project_created",
+             "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data"]  # fmt: skip
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    found = {}
+    try:
+        p = context.new_page()
+        for path in pages:
+            p.goto(server.url + path)
+            p.add_script_tag(content=AXE.read_text())
+            violations = p.evaluate(
+                "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+                ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+                ".map(v => v.id + ': ' + v.nodes[0].target.join(' '))"
+            )
+            if violations:
+                found[path] = violations
+    finally:
+        context.close()
+    assert found == {}
