@@ -25,6 +25,12 @@
     const message = e.target.dataset && e.target.dataset.confirm;
     if (message && !window.confirm(message)) e.preventDefault();
   });
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  /* A table that scrolls sideways (on a phone) can be scrolled with the keyboard too. */
+  function scrollable(root) {
+    root.querySelectorAll("table.data").forEach(function (t) {
+      if (t.scrollWidth > t.clientWidth + 1) t.setAttribute("tabindex", "0");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); scrollable(document); });
   document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
 })();
