@@ -42,3 +42,20 @@ def test_demo_loads_every_row_and_records_incidents(tmp_path: Path) -> None:
         "LEFT JOIN _person_map m USING (distinct_id) WHERE e.event = 'report_exported'",
     )
     assert adopters == [(by_id["report_exported"].adopters,)]
+
+
+def test_the_demo_carries_what_its_catalog_needs(tmp_path: Path) -> None:
+    # Issue 19: market_penetration answered 400 on the demo (no addressable market set).
+    # Built as a user builds it; the share is paying customers / the demo's market.
+    from tests.test_cli import run
+
+    done = run("demo", "-w", str(tmp_path / "demo"), "--users", "150", "--days", "180",
+               cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ws = Workspace(tmp_path / "demo")
+    market = ws.settings.revenue.addressable_market
+    assert market == 40000
+    share = ws.query("market_penetration", grain="month").set_index("period")["value"]
+    paying = ws.query("paying_customers", grain="month").set_index("period")["value"]
+    assert share.notna().any()
+    assert (share.dropna() - paying[share.dropna().index] / market).abs().max() < 1e-12

@@ -106,14 +106,14 @@ def demo(
     replace: Annotated[bool, typer.Option(help="Delete the workspace first if it exists.")] = False,
 ) -> None:
     """Fill a new workspace with a simulated SaaS product."""
-    from northstar.demo.load import load_demo
+    from northstar.demo.load import DEMO_SETTINGS, load_demo
 
     path = workspace or Path("demo-workspace")
     if replace and (path / SETTINGS_FILE).exists():
         shutil.rmtree(path)
     elif path.exists() and any(path.iterdir()):
         raise WorkspaceError(f"{path} is not empty; use --replace or another -w folder")
-    ws = Workspace.init(path, name="Acme Analytics (demo)")
+    ws = Workspace.init(path, name="Acme Analytics (demo)", **DEMO_SETTINGS)
     with render.console.status("simulating a year of product data…"):
         summaries = load_demo(ws, users=users, days=days, seed=seed)
     for summary in summaries:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from importlib import resources
+from typing import Any
 
 from northstar.analyses.features import FEATURES_FILE
 from northstar.demo import DemoProduct, generate
@@ -51,6 +52,11 @@ def install_features(ws: Workspace, product: DemoProduct) -> None:
             released = product.start + timedelta(days=round(feature.release * days))
             lines.append(f"    released: {released.isoformat()}")
     (ws.path / FEATURES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# The settings the demo product's catalog needs beyond the defaults: the size of its
+# addressable market (potential customers), for market_penetration.
+DEMO_SETTINGS: dict[str, Any] = {"revenue": {"addressable_market": 40000}}
 
 
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
