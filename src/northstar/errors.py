@@ -16,8 +16,10 @@
     │   ├── MetricDefinitionError  a custom metric in metrics/*.yaml is invalid (file, id, why)
     │   ├── FilterError            a --where filter or --by dimension that cannot be used
     │   └── QueryArgumentError     a bad grain, date range or comparison
-    └── GoalError                  an objective or goal that is unknown or given bad values
-        └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
+    ├── GoalError                  an objective or goal that is unknown or given bad values
+    │   └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
+    └── ExperimentError            an experiment, metric or statistics file that cannot be analysed
+        └── ExperimentNotFound     no exposures for that experiment (the message lists those there are)
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -115,8 +117,20 @@ class GoalFileError(GoalError):
     """``goals.yaml`` cannot be read or holds an invalid entry; the message names it."""
 
 
+class ExperimentError(NorthstarError):
+    """An experiment analysis asked with a metric, arm or statistics file that cannot work."""
+
+
+class ExperimentNotFound(ExperimentError):
+    """No exposures recorded for that experiment (the message lists the ones there are)."""
+
+    http_status = 404
+
+
 __all__ = [
     "ApiKeyError",
+    "ExperimentError",
+    "ExperimentNotFound",
     "FilterError",
     "GoalError",
     "GoalFileError",

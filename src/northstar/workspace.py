@@ -29,6 +29,13 @@ from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.analyses.stickiness import Stickiness, stickiness
 from northstar.errors import QueryError, WorkspaceError
+from northstar.experiments.analysis import (
+    AnalyzeRequest,
+    ExperimentList,
+    ExperimentResult,
+    analyze,
+    list_experiments,
+)
 from northstar.goals import (
     GoalBook,
     GoalProgress,
@@ -646,6 +653,24 @@ class Workspace:
     def scorecard(self, *, today: date | None = None) -> Scorecard:
         """The balanced scorecard: perspectives, objectives and their KPIs' status."""
         return goals.scorecard(self.goals_context(today=today))
+
+    # -- experiments (docs/experiments.md) ----------------------------------------------
+    def experiments(self, *, today: date | None = None) -> ExperimentList:
+        """Every experiment with exposures (Segment ``Experiment Viewed``, PostHog
+        ``$feature_flag_called``) up to the as-of day, with users per variation."""
+        with self.store(read_only=True) as store:
+            now = self._as_of(store, today)
+            found = list_experiments(store.ibis, self.settings, last=now.end)
+            return stamped(now, ExperimentList(found))
+
+    def analyze_experiment(
+        self, request: AnalyzeRequest, *, today: date | None = None
+    ) -> ExperimentResult:
+        """An experiment's results on ``request.metrics`` as of the end of the as-of day."""
+        registry = self.registry()
+        with self.store(read_only=True) as store:
+            now = self._as_of(store, today)
+            return stamped(now, analyze(store.ibis, self.settings, registry, request, last=now.end))
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

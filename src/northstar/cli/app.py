@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from northstar.cli import analyses, cohorts, feedback, goals, render, serve
+from northstar.cli import analyses, cohorts, experiments, feedback, goals, render, serve
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
@@ -178,6 +178,7 @@ analyses.register(app)
 goals.register(app)  # objectives, goals, scorecard
 cohorts.register(app)  # ltv-cohorts
 feedback.register(app)  # survey comments
+experiments.register(app)  # experiments list|analyze|stats
 app.command()(serve.serve)  # the tracking server
 app.command()(serve.status)
 app.add_typer(serve.keys_app, name="keys")

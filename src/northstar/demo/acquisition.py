@@ -38,7 +38,7 @@ _BROWSER_GIVEN_OS = np.array(
 )
 
 EXPERIMENT = "onboarding-checklist"
-EXPERIMENT_WINDOW = (0.35, 0.5)  # sign-ups in this part of the range are enrolled
+EXPERIMENT_WINDOW = (0.3, 0.6)  # sign-ups in this part of the range are enrolled
 VISITORS_PER_USER = 1.6  # anonymous visitors who never sign up, per user who does
 
 

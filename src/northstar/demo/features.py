@@ -59,6 +59,7 @@ class Adoption:
     feature_day: np.ndarray  # (users, features) int32 day index of first use, NEVER if none
     activation_day: IntArray  # day of the activation event (project_created), NEVER if none
     community_day: IntArray  # day the user joins the community, NEVER if never
+    activation_probability: np.ndarray  # each user's chance to activate (the planted truth)
 
 
 def _delayed(rng: np.random.Generator, first: IntArray, mean_days: float) -> IntArray:
@@ -95,8 +96,11 @@ def simulate_adoption(pop: Population, timeline: Timeline, rng: np.random.Genera
         feature_day[:, f] = np.where(adopts, np.minimum(day, NEVER), NEVER)
 
     # The onboarding-checklist experiment's test arm activates more often.
-    activates: BoolArray = rng.random(n) < sigmoid(0.2 + 0.9 * z + 0.7 * (pop.variant == 2))
+    chance = sigmoid(0.2 + 0.9 * z + 0.7 * (pop.variant == 2))
+    activates: BoolArray = rng.random(n) < chance
     same_day = rng.random(n) < 0.7
     later = signup + 1 + rng.geometric(0.35, n)
     activation_day = np.where(activates, np.where(same_day, signup, later), NEVER)
-    return Adoption(feature_day, activation_day.astype(np.int64), community_day.astype(np.int64))
+    return Adoption(
+        feature_day, activation_day.astype(np.int64), community_day.astype(np.int64), chance
+    )

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
-from northstar.demo.acquisition import COUNTRIES, Population, sample_population
+from northstar.demo.acquisition import COUNTRIES, EXPERIMENT, Population, sample_population
 from northstar.demo.activity import simulate_activity
 from northstar.demo.billing import Billing, payments_usd, simulate_billing
 from northstar.demo.channels import CHANNELS
@@ -26,7 +26,7 @@ from northstar.demo.features import simulate_adoption
 from northstar.demo.ids import hex_ids
 from northstar.demo.incidents import plan_incidents
 from northstar.demo.marketing import marketing_spend
-from northstar.demo.model import DemoProduct
+from northstar.demo.model import DemoProduct, PlantedExperiment
 from northstar.demo.money import fx_rates
 from northstar.demo.support import support_tickets
 from northstar.demo.surveys import survey_responses
@@ -121,4 +121,12 @@ def generate(
         incidents=plan.incidents,
         start=shown.start,
         end=shown.end,
+        experiment=PlantedExperiment(
+            EXPERIMENT,
+            "converted:project_created",
+            {
+                arm: float(adoption.activation_probability[pop.variant == code].mean())
+                for arm, code in (("control", 1), ("test", 2))
+            },
+        ),
     )

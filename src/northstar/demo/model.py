@@ -22,6 +22,20 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class PlantedExperiment:
+    """The A/B test planted in the demo, with the effect it was built to have."""
+
+    key: str  # the PostHog feature flag ("$feature_flag_called" exposures)
+    metric: str  # the metric the treatment moves, as `experiments analyze --metric` takes it
+    expected: dict[str, float]  # per arm: mean chance to convert of the users assigned to it
+
+    @property
+    def lift(self) -> float:
+        """The planted absolute effect of "test" over "control"."""
+        return self.expected["test"] - self.expected["control"]
+
+
+@dataclass(frozen=True)
 class DemoProduct:
     """A simulated SaaS product: one arrow table per data-model table, plus its incidents."""
 
@@ -29,3 +43,4 @@ class DemoProduct:
     incidents: tuple[Incident, ...]
     start: date
     end: date  # inclusive last day
+    experiment: PlantedExperiment | None = None

@@ -1,0 +1,622 @@
+"""Experiments read from the events: exposures, per-user metric values, per-arm sums.
+
+Exposures follow the conventions tracking SDKs already send:
+
+* Segment ``Experiment Viewed`` with ``experiment_id`` (or ``experiment_name``) and
+  ``variation_id`` (or ``variation_name``);
+* PostHog ``$feature_flag_called`` with ``$feature_flag`` and ``$feature_flag_response``.
+
+A person (after identity merging) counts from their first exposure; a person exposed to
+two variations is excluded and counted; a metric counts the person's events from the
+instant of their first exposure (inclusive) to the end of the analysis. Everything up to
+the per-arm sums (n, sum, sum of squares, covariate sums and cross-products) runs in the
+engine; only a few numbers per arm reach Python (:mod:`northstar.experiments.stats`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from northstar.analyses.common import Range, make_context
+from northstar.analyses.events import EventSpec, apply_spec, event_value, unknown_event
+from northstar.errors import ExperimentError, ExperimentNotFound, MetricError
+from northstar.experiments import stats
+from northstar.metrics.context import Context
+from northstar.metrics.functions import json_text
+from northstar.metrics.kinds import _filtered
+from northstar.metrics.periods import Grain
+from northstar.metrics.registry import Registry
+from northstar.metrics.spec import Aggregation, Direction, SimpleDefinition
+from northstar.settings import Settings
+from northstar.store.freshness import AsOf
+
+SEGMENT_EVENT = "Experiment Viewed"
+POSTHOG_EVENT = "$feature_flag_called"
+CUPED_DAYS = 14  # the covariate: the same metric in the 14 days before exposure (GrowthBook)
+SRM_THRESHOLD = 0.001  # GrowthBook's default: below it the split is called broken
+
+
+# -- metrics per exposed user ---------------------------------------------------------
+@dataclass(frozen=True)
+class UserMetric:
+    """A value per exposed user: did they do an event, how often, or a property's sum."""
+
+    label: str
+    kind: Literal["converted", "count", "sum"]
+    event: EventSpec | None = None
+    prop: str | None = None
+    simple: SimpleDefinition | None = None  # a custom events metric from metrics/*.yaml
+    inverse: bool = False  # lower is better
+
+    @property
+    def metric_type(self) -> str:
+        return "binomial" if self.kind == "converted" else "mean"
+
+    def rows(self, ctx: Context, t: ir.Table) -> ir.Table:
+        """The events (of ``t``) this metric counts, with a ``__value`` column."""
+        if self.simple is not None:
+            t = _filtered(ctx, self.simple, t)
+            if self.kind == "sum":
+                assert self.simple.column is not None
+                col = self.simple.column
+                value = t[col] if col in t.columns else json_text(t.properties, col)
+                return t.mutate(__value=value.cast("float64"))
+            return t.mutate(__value=ibis.literal(1.0))
+        assert self.event is not None
+        t = apply_spec(ctx, t, self.event)
+        if self.kind == "sum":
+            assert self.prop is not None
+            t, value = event_value(ctx, t, self.prop)
+            return t.mutate(__value=value.try_cast("float64"))
+        return t.mutate(__value=ibis.literal(1.0))
+
+
+_PREFIXED = re.compile(r"^(converted|count|sum):(.+)$", re.DOTALL)
+
+
+def parse_metric(text: str, registry: Registry) -> UserMetric:
+    """``converted:EVENT``, ``count:EVENT``, ``sum:EVENT:PROPERTY`` or a metric id whose
+    definition is a per-user quantity (a ``simple`` metric on events)."""
+    text = text.strip()
+    m = _PREFIXED.match(text)
+    if m:
+        kind, rest = m.group(1), m.group(2).strip()
+        if kind == "sum":
+            event, sep, prop = rest.rpartition(":")
+            if not sep or not event.strip() or not prop.strip():
+                raise ExperimentError(
+                    f"{text!r}: write sum:EVENT:PROPERTY, e.g. sum:order_completed:amount"
+                )
+            return UserMetric(text, "sum", EventSpec.parse(event), prop.strip())
+        return UserMetric(text, kind, EventSpec.parse(rest))  # type: ignore[arg-type]
+    try:
+        spec = registry.get(text)
+    except MetricError as exc:
+        raise ExperimentError(
+            f"{exc}; or use converted:EVENT, count:EVENT or sum:EVENT:PROPERTY"
+        ) from None
+    d = spec.definition
+    inverse = spec.direction is Direction.lower
+    if isinstance(d, SimpleDefinition) and d.table == "events":
+        if d.agg is Aggregation.count:
+            return UserMetric(text, "count", simple=d, inverse=inverse)
+        if d.agg is Aggregation.count_distinct and d.column in ("person_id", "distinct_id"):
+            return UserMetric(text, "converted", simple=d, inverse=inverse)
+        if d.agg is Aggregation.sum and d.column:
+            return UserMetric(text, "sum", simple=d, inverse=inverse)
+    raise ExperimentError(
+        f"metric {text!r} is not a per-user quantity (it is computed per period, not per "
+        "person); use converted:EVENT, count:EVENT or sum:EVENT:PROPERTY, or a custom "
+        "simple metric on events (count, count_distinct of person_id, or sum)"
+    )
+
+
+# -- exposures --------------------------------------------------------------------------
+def _exposure_rows(ctx: Context, until: datetime) -> ir.Table:
+    """Every exposure: ``experiment``, ``variation``, ``person_id``, ``timestamp``."""
+    ev = ctx.table("events")
+    ev = ev.filter(ev.event.isin([SEGMENT_EVENT, POSTHOG_EVENT]), ev.timestamp < until)
+    p = ev.properties
+    segment = ev.event == SEGMENT_EVENT
+    experiment = ibis.cases(
+        (segment, ibis.coalesce(json_text(p, "experiment_id"), json_text(p, "experiment_name"))),
+        else_=json_text(p, "$feature_flag"),
+    )
+    variation = ibis.cases(
+        (segment, ibis.coalesce(json_text(p, "variation_id"), json_text(p, "variation_name"))),
+        else_=json_text(p, "$feature_flag_response"),
+    )
+    out = ev.select(
+        experiment=experiment,
+        variation=variation,
+        person_id=ev.person_id,
+        timestamp=ev.timestamp,
+        source=ibis.cases((segment, "segment"), else_="posthog"),
+    )
+    return out.filter(out.experiment.notnull(), out.variation.notnull())
+
+
+def _persons(ctx: Context, experiment: str, until: datetime) -> ir.Table:
+    """One row per exposed person: first exposure, variation, number of variations seen."""
+    e = _exposure_rows(ctx, until)
+    e = e.filter(e.experiment == experiment)
+    return e.group_by("person_id").aggregate(
+        first_at=e.timestamp.min(),
+        variation=e.variation.argmin(e.timestamp),
+        variations=e.variation.nunique(),
+    )
+
+
+@dataclass
+class ExperimentSummary:
+    key: str
+    sources: list[str]
+    variations: dict[str, int]  # exposed users per variation (excluded users left out)
+    excluded_users: int
+    first_exposure: str | None
+    last_exposure: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.key,
+            "sources": self.sources,
+            "variations": self.variations,
+            "exposed_users": sum(self.variations.values()),
+            "excluded_users": self.excluded_users,
+            "first_exposure": self.first_exposure,
+            "last_exposure": self.last_exposure,
+        }
+
+
+@dataclass
+class ExperimentList:
+    experiments: list[ExperimentSummary]
+    as_of: AsOf | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiments": [e.to_dict() for e in self.experiments],
+            "as_of": self.as_of.to_dict() if self.as_of else None,
+        }
+
+
+def _end_instant(ctx: Context, last: date) -> datetime:
+    return ctx.instant(last + timedelta(days=1))
+
+
+def list_experiments(backend: Any, settings: Settings, *, last: date) -> list[ExperimentSummary]:
+    """Every experiment with exposures up to the end of ``last``."""
+    ctx = make_context(backend, settings, Range(last, last, Grain.day, last))
+    e = _exposure_rows(ctx, _end_instant(ctx, last))
+    per = e.group_by(["experiment", "person_id"]).aggregate(
+        variation=e.variation.argmin(e.timestamp),
+        variations=e.variation.nunique(),
+        first_at=e.timestamp.min(),
+        last_at=e.timestamp.max(),
+        source=e.source.min(),
+    )
+    clean = per.filter(per.variations == 1)
+    by_arm = clean.group_by(["experiment", "variation"]).aggregate(users=clean.count()).to_pandas()
+    head = per.group_by("experiment").aggregate(
+        excluded=(per.variations > 1).sum(),
+        first=per.first_at.min(),
+        last=per.last_at.max(),
+        sources=per.source.collect(distinct=True),
+    ).to_pandas()  # fmt: skip
+    out = []
+    for row in head.sort_values("experiment").itertuples():
+        arms = by_arm[by_arm.experiment == row.experiment].sort_values("variation")
+        out.append(
+            ExperimentSummary(
+                key=str(row.experiment),
+                sources=sorted(str(s) for s in row.sources),
+                variations={
+                    str(v): int(u) for v, u in zip(arms.variation, arms.users, strict=True)
+                },
+                excluded_users=int(row.excluded or 0),
+                first_exposure=_iso(row.first),
+                last_exposure=_iso(row.last),
+            )
+        )
+    return out
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value != value:  # NaT
+        return None
+    return str(value.isoformat()) if hasattr(value, "isoformat") else str(value)
+
+
+# -- analysis ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    """What ``northstar experiments analyze`` asks (docs/experiments.md)."""
+
+    experiment: str
+    metrics: tuple[str, ...]
+    control: str | None = None
+    cuped: bool = False
+    correction: str = "none"
+    sequential: bool = False
+    sequential_tuning: float = stats.DEFAULT_SEQUENTIAL_TUNING
+    alpha: float = 0.05
+    weights: tuple[float, ...] | None = None  # the planned split, in variation order
+
+    def __post_init__(self) -> None:
+        if not self.metrics:
+            raise ExperimentError("give at least one --metric, e.g. --metric converted:signed_up")
+        if self.correction not in stats.CORRECTIONS:
+            raise ExperimentError(f"unknown correction {self.correction!r}; use none, holm or bh")
+        if not 0 < self.alpha < 1:
+            raise ExperimentError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if self.sequential_tuning <= 0:
+            raise ExperimentError("the sequential tuning parameter must be a positive count")
+        if self.weights is not None and (
+            any(w < 0 for w in self.weights) or sum(self.weights) <= 0
+        ):
+            raise ExperimentError("--weights must be non-negative numbers with a positive sum")
+
+
+@dataclass
+class Srm:
+    p_value: float
+    observed: dict[str, int]
+    expected: dict[str, float]
+
+    @property
+    def mismatch(self) -> bool:
+        return self.p_value < SRM_THRESHOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "p_value": self.p_value,
+            "observed": self.observed,
+            "expected": self.expected,
+            "mismatch": self.mismatch,
+            "threshold": SRM_THRESHOLD,
+        }
+
+
+@dataclass
+class ExperimentResult:
+    experiment: str | None
+    control: str
+    variations: list[str]
+    srm: Srm
+    excluded_users: int
+    results: list[stats.Comparison]
+    alpha: float
+    correction: str
+    sequential: bool
+    guidance: dict[str, Any] = field(default_factory=dict)
+    as_of: AsOf | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "control": self.control,
+            "variations": self.variations,
+            "srm": self.srm.to_dict(),
+            "excluded_users": self.excluded_users,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "sequential": self.sequential,
+            "results": [r.to_dict() for r in self.results],
+            "guidance": self.guidance,
+            "as_of": self.as_of.to_dict() if self.as_of else None,
+        }
+
+
+def pick_control(variations: Sequence[str], given: str | None) -> str:
+    """``given``, else "control", else "0" (Segment's first variation id), else the
+    first variation in sort order."""
+    if given is not None:
+        if given not in variations:
+            raise ExperimentError(
+                f"no variation called {given!r}; the variations are {', '.join(variations)}"
+            )
+        return given
+    for name in ("control", "0"):
+        if name in variations:
+            return name
+    return sorted(variations)[0]
+
+
+def _per_user_values(
+    ctx: Context, persons: ir.Table, metric: UserMetric, until: datetime, i: int
+) -> ir.Table:
+    """``person_id``, ``v{i}`` (from first exposure) and ``c{i}`` (the 14 days before)."""
+    ev = ctx.table("events").filter(lambda t: t.timestamp < until)
+    rows = metric.rows(ctx, ev).select("person_id", "timestamp", "__value")
+    p = persons.select(__pid=persons.person_id, __first=persons.first_at)
+    joined = p.join(
+        rows,
+        [
+            p.__pid == rows.person_id,
+            rows.timestamp >= p.__first - ibis.interval(days=CUPED_DAYS),
+        ],
+    )
+    after = joined.timestamp >= joined.__first
+    if metric.kind == "converted":
+        post = ibis.cases((after, 1.0), else_=0.0).max()
+        pre = ibis.cases((after, 0.0), else_=1.0).max()
+    else:
+        post = ibis.cases((after, joined.__value), else_=0.0).sum()
+        pre = ibis.cases((after, 0.0), else_=joined.__value).sum()
+    agg = joined.group_by("__pid").aggregate(**{f"v{i}": post, f"c{i}": pre})
+    return agg
+
+
+def analyze(
+    backend: Any,
+    settings: Settings,
+    registry: Registry,
+    request: AnalyzeRequest,
+    *,
+    last: date,
+) -> ExperimentResult:
+    """The experiment's results on every requested metric, as of the end of ``last``."""
+    metrics = [parse_metric(m, registry) for m in request.metrics]
+    ctx = make_context(backend, settings, Range(last, last, Grain.day, last))
+    until = _end_instant(ctx, last)
+    persons = _persons(ctx, request.experiment, until)
+    known = [s.key for s in list_experiments(backend, settings, last=last)]
+    if request.experiment not in known:
+        listed = (
+            ", ".join(known)
+            if known
+            else "none (no Experiment Viewed or $feature_flag_called events)"
+        )
+        raise ExperimentNotFound(
+            f"no exposures for experiment {request.experiment!r}; experiments: {listed}"
+        )
+    specs = [m.event for m in metrics if m.event is not None]
+    problem = unknown_event(ctx, specs)
+    if problem:
+        raise ExperimentError(problem)
+
+    clean = persons.filter(persons.variations == 1)
+    table = clean.select("person_id", "variation", "first_at")
+    for i, metric in enumerate(metrics):
+        values = _per_user_values(ctx, clean, metric, until, i)
+        table = table.left_join(values, table.person_id == values.__pid).drop("__pid")
+    sums: dict[str, ir.Value] = {"n": table.count()}
+    for i in range(len(metrics)):
+        v = table[f"v{i}"].fill_null(0.0)
+        c = table[f"c{i}"].fill_null(0.0)
+        sums |= {
+            f"s{i}": v.sum(), f"q{i}": (v * v).sum(),
+            f"cs{i}": c.sum(), f"cq{i}": (c * c).sum(), f"vc{i}": (v * c).sum(),
+        }  # fmt: skip
+    arms = table.group_by("variation").aggregate(**sums).to_pandas()
+    excluded = int(persons.filter(persons.variations > 1).count().to_pyarrow().as_py())
+
+    variations = sorted(str(v) for v in arms["variation"])
+    control = pick_control(variations, request.control)
+    order = [control, *[v for v in variations if v != control]]
+    arms = arms.set_index("variation").loc[order]
+    observed = {v: int(arms.loc[v, "n"]) for v in order}
+    weights = list(request.weights) if request.weights else [1.0] * len(order)
+    if len(weights) != len(order):
+        raise ExperimentError(
+            f"--weights has {len(weights)} numbers but the experiment has {len(order)} "
+            f"variations ({', '.join(order)}, control first)"
+        )
+    total, wsum = sum(observed.values()), sum(weights)
+    srm = Srm(
+        stats.srm_p_value(list(observed.values()), weights),
+        observed,
+        {v: w / wsum * total for v, w in zip(order, weights, strict=True)},
+    )
+
+    results: list[stats.Comparison] = []
+    for i, metric in enumerate(metrics):
+        inputs = [
+            stats.ArmInput(
+                id=v,
+                n=int(arms.loc[v, "n"]),
+                sum=float(arms.loc[v, f"s{i}"] or 0.0),
+                sum_squares=float(arms.loc[v, f"q{i}"] or 0.0),
+                pre_sum=float(arms.loc[v, f"cs{i}"] or 0.0) if request.cuped else None,
+                pre_sum_squares=float(arms.loc[v, f"cq{i}"] or 0.0) if request.cuped else None,
+                sum_of_products=float(arms.loc[v, f"vc{i}"] or 0.0) if request.cuped else None,
+            )
+            for v in order
+        ]
+        options = stats.Options(
+            alpha=request.alpha, sequential=request.sequential,
+            sequential_tuning=request.sequential_tuning, cuped=request.cuped,
+            inverse=metric.inverse,
+        )  # fmt: skip
+        results.extend(stats.compare(metric.label, metric.metric_type, inputs, control, options))
+    finish(results, request.correction)
+    result = ExperimentResult(
+        experiment=request.experiment, control=control, variations=order, srm=srm,
+        excluded_users=excluded, results=results, alpha=request.alpha,
+        correction=request.correction, sequential=request.sequential,
+    )  # fmt: skip
+    result.guidance = guidance(result)
+    return result
+
+
+def finish(results: list[stats.Comparison], correction: str) -> None:
+    """Fill ``p_value_adjusted`` across every metric x variation (on the relative
+    effect's p-value, the headline one)."""
+    adjusted = stats.adjust([r.relative.p_value for r in results], correction)
+    for r, q in zip(results, adjusted, strict=True):
+        r.p_value_adjusted = q
+
+
+def _verdict(r: stats.Comparison, alpha: float) -> str:
+    """better | worse | unclear, on the adjusted p-value and the metric's direction."""
+    if r.p_value_adjusted is None or r.relative.effect is None:
+        return "unclear"
+    if r.p_value_adjusted >= alpha:
+        return "unclear"
+    up = r.relative.effect > 0
+    return "better" if up != r.inverse else "worse"
+
+
+def guidance(result: ExperimentResult) -> dict[str, Any]:
+    """Ship / keep running / stop, in plain words. The first metric decides; the others
+    are guardrails (a significantly worse guardrail blocks shipping)."""
+    if result.srm.mismatch:
+        return {
+            "decision": "stop",
+            "reason": (
+                f"sample ratio mismatch (p = {result.srm.p_value:.2g}): the arms do not have "
+                "the planned share of users, so assignment or tracking is broken and no "
+                "result can be trusted; fix it and restart"
+            ),
+        }
+    primary = result.results[0].metric if result.results else ""
+    verdicts = {(r.metric, r.variation): _verdict(r, result.alpha) for r in result.results}
+    fixed = (
+        ""
+        if result.sequential
+        else (
+            " (fixed-horizon test: decide at the planned sample size; looking earlier inflates "
+            "false positives, use --sequential to peek safely)"
+        )
+    )
+    winners = []
+    for v in result.variations[1:]:
+        if verdicts.get((primary, v)) != "better":
+            continue
+        hurt = [m for (m, var), verdict in verdicts.items() if var == v and verdict == "worse"]
+        if hurt:
+            return {
+                "decision": "keep running",
+                "reason": f"{v} improves {primary} but makes {', '.join(hurt)} worse; weigh "
+                          "the trade-off before shipping",
+            }  # fmt: skip
+        winners.append(v)
+    if winners:
+        best = winners[0]
+        return {
+            "decision": "ship",
+            "variation": best,
+            "reason": f"{best} improves {primary} significantly "
+                      f"(adjusted p < {result.alpha}, correction: {result.correction}) "
+                      "and no other metric is significantly worse",
+        }  # fmt: skip
+    losers = [v for v in result.variations[1:] if verdicts.get((primary, v)) == "worse"]
+    if losers and len(losers) == len(result.variations) - 1:
+        return {
+            "decision": "stop",
+            "reason": f"{', '.join(losers)} make{'s' if len(losers) == 1 else ''} {primary} "
+                      "significantly worse; keep the control",
+        }  # fmt: skip
+    return {
+        "decision": "keep running",
+        "reason": f"no variation moves {primary} significantly yet{fixed}",
+    }
+
+
+class _Arm(BaseModel):
+    """One arm in an ``experiments stats`` file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str | None = None
+    n: int = Field(ge=0)
+    sum: float
+    sum_squares: float | None = None
+    pre_sum: float | None = None
+    pre_sum_squares: float | None = None
+    sum_of_products: float | None = None
+    denominator_sum: float | None = None
+    denominator_sum_squares: float | None = None
+    numerator_denominator_products: float | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _text_id(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+class _StatsFile(BaseModel):
+    """The ``experiments stats --data`` file (docs/experiments.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["binomial", "mean", "ratio"]
+    variations: list[_Arm] = Field(min_length=2)
+    experiment: str | None = None
+    metric: str = "metric"
+    control: str | None = None
+    weights: list[float] | None = None
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    sequential_tuning: float = Field(default=stats.DEFAULT_SEQUENTIAL_TUNING, gt=0)
+    lower_is_better: bool = False
+    excluded_users: int = Field(default=0, ge=0)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ", ".join(
+        f"variation {p + 1}" if isinstance(p, int) else str(p) for p in err["loc"]
+    ).replace("variations, ", "")
+    return f"{where}: {err['msg']}" if where else str(err["msg"])
+
+
+def from_statistics(
+    data: Any,
+    *,
+    correction: str = "none",
+    alpha: float = 0.05,
+    sequential: bool = False,
+    cuped: bool = True,
+) -> ExperimentResult:
+    """``experiments stats``: results from per-arm sufficient statistics alone."""
+    if not isinstance(data, dict):
+        raise ExperimentError(
+            'the statistics file must hold a JSON object: {"type": ..., "variations": [...]}'
+        )
+    try:
+        spec = _StatsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ExperimentError(f"statistics file: {_first_problem(exc)}") from None
+    metric_type = spec.type
+    arms = [
+        stats.ArmInput(**{**a.model_dump(), "id": a.id if a.id is not None else str(k)})
+        for k, a in enumerate(spec.variations)
+    ]
+    ids = [a.id for a in arms]
+    if len(set(ids)) != len(ids):
+        raise ExperimentError("two variations share an id; give each a distinct id")
+    control = spec.control if spec.control is not None else ids[0]
+    weights = spec.weights or [1.0] * len(arms)
+    if len(weights) != len(arms) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ExperimentError(
+            '"weights" must have one non-negative number per variation, with a positive sum'
+        )
+    options = stats.Options(
+        alpha=spec.alpha if spec.alpha is not None else alpha, sequential=sequential,
+        sequential_tuning=spec.sequential_tuning, cuped=cuped, inverse=spec.lower_is_better,
+    )  # fmt: skip
+    results = stats.compare(spec.metric, metric_type, arms, control, options)
+    finish(results, correction)
+    order = [control, *[i for i in ids if i != control]]
+    observed = {a.id: a.n for a in arms}
+    total, wsum = sum(observed.values()), float(sum(weights))
+    srm = Srm(
+        stats.srm_p_value([observed[i] for i in ids], [float(w) for w in weights]),
+        {i: observed[i] for i in order},
+        {a.id: float(w) / wsum * total for a, w in zip(arms, weights, strict=True)},
+    )
+    result = ExperimentResult(
+        experiment=spec.experiment, control=control, variations=order, srm=srm,
+        excluded_users=spec.excluded_users, results=results,
+        alpha=options.alpha, correction=correction, sequential=sequential,
+    )  # fmt: skip
+    result.guidance = guidance(result)
+    return result
