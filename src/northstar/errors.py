@@ -18,8 +18,8 @@
     │   └── QueryArgumentError     a bad grain, date range or comparison
     ├── GoalError                  an objective or goal that is unknown or given bad values
     │   └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
-    └── ExperimentError            an experiment, metric or statistics file that cannot be analysed
-        └── ExperimentNotFound     no exposures for that experiment (the message lists those there are)
+    └── ExperimentError            an experiment, metric or statistics file that cannot work
+        └── ExperimentNotFound     no exposures for that experiment (lists those there are)
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.

@@ -57,7 +57,7 @@ def _pct(x: float | None, signed: bool = True) -> str:
 def _num(x: float | None) -> str:
     if x is None:
         return "–"
-    return f"{x:,.4g}"
+    return f"{x:,.3g}"
 
 
 def _p(x: float | None) -> str:
@@ -85,34 +85,27 @@ def experiment_result(result: ExperimentResult, fmt: str) -> None:
             f"{result.excluded_users:,} users saw more than one variation and are excluded.",
             highlight=False,
         )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    heads = (
-        "metric",
-        "variation",
-        "users",
-        "mean",
-        "control",
-        "change",
-        "95% CI",
-        "p",
-        "chance to win",
-    )
-    for col in heads:
-        left = col in ("metric", "variation")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col != "chance to win")
-    for r in result.results:
-        p = r.p_value_adjusted if result.correction != "none" else r.relative.p_value
-        lo, hi = r.relative.ci
-        ci = "–" if lo is None or hi is None else f"{lo:+.1%}…{hi:+.1%}"
-        significant = p is not None and p < result.alpha
-        good = r.relative.effect is not None and (r.relative.effect > 0) != r.inverse
-        style = ("green" if good else "red") if significant else ""
-        table.add_row(
-            r.metric, r.variation, f"{r.n:,}", _num(r.mean), _num(r.control_mean),
-            Text(_pct(r.relative.effect), style=style), ci, _p(p),
-            _pct(r.bayesian.chance_to_win, signed=False),
-        )  # fmt: skip
-    console.print(table)
+    metrics = list(dict.fromkeys(r.metric for r in result.results))
+    for metric in metrics:
+        table = Table(title=metric, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("variation", "users", "mean", "control", "change", "95% CI", "p", "win"):
+            if col == "variation":
+                table.add_column(col, overflow="fold")
+            else:
+                table.add_column(col, justify="right", no_wrap=True)
+        for r in (r for r in result.results if r.metric == metric):
+            p = r.p_value_adjusted if result.correction != "none" else r.relative.p_value
+            lo, hi = r.relative.ci
+            ci = "–" if lo is None or hi is None else f"{lo:+.1%}…{hi:+.1%}"
+            significant = p is not None and p < result.alpha
+            good = r.relative.effect is not None and (r.relative.effect > 0) != r.inverse
+            style = ("green" if good else "red") if significant else ""
+            table.add_row(
+                r.variation, f"{r.n:,}", _num(r.mean), _num(r.control_mean),
+                Text(_pct(r.relative.effect), style=style), ci, _p(p),
+                _pct(r.bayesian.chance_to_win, signed=False),
+            )  # fmt: skip
+        console.print(table)
     notes = sorted({f"{r.metric}: {r.note}" for r in result.results if r.note})
     for note in notes:
         console.print(f"[dim]{note}[/]", highlight=False)
