@@ -222,3 +222,11 @@ def test_the_demo_experiment_recovers_its_planted_effect(tmp_path: Path) -> None
     assert lo <= planted.lift <= hi
     assert lo > 0 and result.guidance["decision"] == "ship"
     assert not result.srm.mismatch
+
+
+def test_active_user_kpis_count_active_days_after_exposure(ws: Workspace) -> None:
+    (r,) = analyze(ws, "mau").results
+    # control: a1 active on Mar 1 and 2; a2, a3 and c1 on Mar 1 only (a2's April purchase is
+    # after the as-of day) → 5 days / 4 users; test: b1, b2, b4 on Mar 1 → 1 day each
+    assert (r.control_mean, r.mean) == (pytest.approx(5 / 4), pytest.approx(1.0))
+    assert r.note == "no variation in an arm's values"

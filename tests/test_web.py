@@ -3,6 +3,7 @@ small demo workspace; screenshots of each page go to docs/screenshots/."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page
 
 from northstar.demo.load import load_demo
+from northstar.experiments.analysis import AnalyzeRequest
 from northstar.workspace import Workspace
 from tests.conftest import AFTER_THE_DATA
 from tests.server_helpers import RunningServer, running_server
@@ -574,6 +576,46 @@ def test_the_read_api_has_one_error_format(server: RunningServer, read_token: st
     assert refused["status"] == 401 and "read or admin key" in refused["detail"]
 
 
+def test_an_experiment_page_shows_results_guardrails_and_a_verdict(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    # The demo's planted experiment, with the goals' one per-user KPI (mau) as a guardrail;
+    # the page shows what the Workspace computes (the CLI's numbers) and a verdict.
+    page.goto(server.url + "/experiments")
+    page.click("#experiments a:text('onboarding-checklist')")
+    page.wait_for_selector("#experiment-form")
+    shot(page, "experiments-pick")
+    page.fill("#experiment-form input[name=metric] >> nth=0", "converted:project_created")
+    page.select_option("#experiment-form select[name=correction]", "holm")
+    page.click("#experiment-form button")
+    page.wait_for_selector("#experiment-verdict")
+    request = AnalyzeRequest(
+        "onboarding-checklist", ("converted:project_created", "mau"), correction="holm"
+    )
+    expected = demo_ws.analyze_experiment(request)
+    sections = page.locator(".experiment-metric")
+    assert [sections.nth(i).get_attribute("data-metric") for i in range(sections.count())] == [
+        "converted:project_created", "mau",
+    ]  # fmt: skip
+    for r in expected.results:
+        row = page.locator(
+            f".experiment-metric[data-metric='{r.metric}'] tr[data-variation='test']"
+        )
+        cells = row.locator("td")
+        assert cells.nth(1).inner_text() == f"{r.n:,}"
+        assert cells.nth(4).inner_text() == f"{r.relative.effect:+.1%}"
+        p_value = r.p_value_adjusted
+        assert p_value is not None
+        assert cells.nth(7).inner_text() == ("< 0.0001" if p_value < 0.0001 else f"{p_value:.4f}")
+    decision = page.locator("#experiment-verdict .pill").inner_text().lower()
+    assert decision == expected.guidance["decision"]
+    shot(page, "experiment")
+    bad = httpx.get(server.url + "/experiments/onboarding-checklist?metric=converted:nope")
+    assert bad.status_code == 200 and "unknown event 'nope'" in html.unescape(bad.text)
+    missing = httpx.get(server.url + "/experiments/no-such-test")
+    assert missing.status_code == 404 and "onboarding-checklist" in missing.text
+
+
 AXE = Path(__file__).parent / "browser_sdks" / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -587,7 +629,8 @@ def test_no_serious_accessibility_findings_and_no_overflow(
     goal = demo_ws.goal_book().goals[0].id
     pages = ["/", f"/goals/{goal}", "/goals", "/explore?metric=mau&grain=week",
              "/analyses?tab=retention", "/analyses?tab=funnel&steps=signed_up,project_created",
-             "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data"]  # fmt: skip
+             "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data", "/experiments",
+             "/experiments/onboarding-checklist?metric=converted:project_created"]  # fmt: skip
     context = chromium.new_context(viewport={"width": width, "height": 900})
     found = {}
     try:

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from northstar.analyses.events import known_events
 from northstar.analyses.features import (
     FEATURES_FILE,
     Feature,
@@ -34,6 +35,7 @@ from northstar.experiments.analysis import (
     ExperimentList,
     ExperimentResult,
     analyze,
+    guardrails,
     list_experiments,
 )
 from northstar.goals import (
@@ -671,6 +673,16 @@ class Workspace:
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, analyze(store.ibis, self.settings, registry, request, last=now.end))
+
+    def event_names(self, limit: int = 200) -> list[str]:
+        """Event names in the data, most frequent first (the pages' pickers)."""
+        with self.store(read_only=True) as store:
+            return known_events(store.ibis, limit)
+
+    def experiment_guardrails(self) -> tuple[list[str], list[str]]:
+        """The goals' KPIs an experiment can measure per exposed user (shown as guardrails
+        beside its own metrics), and those it cannot."""
+        return guardrails([g.metric for g in self.goal_book().goals], self.registry())
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -118,6 +119,14 @@ def unknown_event(ctx: Context, specs: Sequence[EventSpec]) -> str | None:
     close = difflib.get_close_matches(missing[0], every, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown event {missing[0]!r} (no event of that name in the data){hint}"
+
+
+def known_events(backend: Any, limit: int = 200) -> list[str]:
+    """Event names in the data, most frequent first (for pickers)."""
+    events = backend.table("events")
+    counts = events.group_by("event").aggregate(n=events.count())
+    top = counts.order_by([ibis.desc("n"), "event"]).limit(limit).to_pandas()
+    return [str(e) for e in top["event"]]
 
 
 def is_active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:

@@ -50,7 +50,7 @@ class UserMetric:
     """A value per exposed user: did they do an event, how often, or a property's sum."""
 
     label: str
-    kind: Literal["converted", "count", "sum"]
+    kind: Literal["converted", "count", "sum", "active_days"]
     event: EventSpec | None = None
     prop: str | None = None
     simple: SimpleDefinition | None = None  # a custom events metric from metrics/*.yaml
@@ -62,6 +62,9 @@ class UserMetric:
 
     def rows(self, ctx: Context, t: ir.Table) -> ir.Table:
         """The events (of ``t``) this metric counts, with a ``__value`` column."""
+        if self.kind == "active_days":  # the value is the local day; distinct days count
+            t = t.filter(ctx.is_active(t.event))
+            return t.mutate(__value=ctx.local_date(t.timestamp))
         if self.simple is not None:
             t = _filtered(ctx, self.simple, t)
             if self.kind == "sum":
@@ -78,6 +81,10 @@ class UserMetric:
             return t.mutate(__value=value.try_cast("float64"))
         return t.mutate(__value=ibis.literal(1.0))
 
+
+# Active-user counts become, per exposed user, the number of days they were active after
+# exposure (summed over users that is the exposed users' DAU summed over the days).
+ACTIVE_USER_METRICS = ("dau", "wau", "mau")
 
 _PREFIXED = re.compile(r"^(converted|count|sum):(.+)$", re.DOTALL)
 
@@ -103,6 +110,8 @@ def parse_metric(text: str, registry: Registry) -> UserMetric:
         raise ExperimentError(
             f"{exc}; or use converted:EVENT, count:EVENT or sum:EVENT:PROPERTY"
         ) from None
+    if text in ACTIVE_USER_METRICS:
+        return UserMetric(text, "active_days")
     d = spec.definition
     inverse = spec.direction is Direction.lower
     if isinstance(d, SimpleDefinition) and d.table == "events":
@@ -117,6 +126,20 @@ def parse_metric(text: str, registry: Registry) -> UserMetric:
         "person); use converted:EVENT, count:EVENT or sum:EVENT:PROPERTY, or a custom "
         "simple metric on events (count, count_distinct of person_id, or sum)"
     )
+
+
+def guardrails(metric_ids: Sequence[str], registry: Registry) -> tuple[list[str], list[str]]:
+    """Split KPIs (a workspace's goal metrics) into those an experiment can measure per
+    exposed user and those it cannot (MRR, NPS: they exist per period, not per person)."""
+    usable, other = [], []
+    for metric in dict.fromkeys(metric_ids):
+        try:
+            parse_metric(metric, registry)
+        except ExperimentError:
+            other.append(metric)
+        else:
+            usable.append(metric)
+    return usable, other
 
 
 # -- exposures --------------------------------------------------------------------------
@@ -345,7 +368,10 @@ def _per_user_values(
         ],
     )
     after = joined.timestamp >= joined.__first
-    if metric.kind == "converted":
+    if metric.kind == "active_days":
+        post = joined.__value.nunique(where=after).cast("float64")
+        pre = joined.__value.nunique(where=~after).cast("float64")
+    elif metric.kind == "converted":
         post = ibis.cases((after, 1.0), else_=0.0).max()
         pre = ibis.cases((after, 0.0), else_=1.0).max()
     else:

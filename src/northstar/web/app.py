@@ -21,7 +21,7 @@ from northstar.errors import AccessError, NorthstarError, SignInRequired
 from northstar.workspace import Workspace
 
 HERE = Path(__file__).parent
-PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/data", "/signin", "/signout")
+PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/experiments", "/data", "/signin", "/signout")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 log = logging.getLogger("northstar.web")

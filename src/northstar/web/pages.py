@@ -7,10 +7,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from northstar.errors import GoalError, NorthstarError, QueryArgumentError
+from northstar.errors import (
+    ExperimentError,
+    ExperimentNotFound,
+    GoalError,
+    NorthstarError,
+    QueryArgumentError,
+)
+from northstar.experiments.analysis import POSTHOG_EVENT, SEGMENT_EVENT, AnalyzeRequest
 from northstar.goals.service import GoalSpec
 from northstar.settings import PageAccess
 from northstar.web import present
@@ -26,6 +33,7 @@ from northstar.web.runtime import (
     workspace,
 )
 
+EXPOSURE_EVENTS = (SEGMENT_EVENT, POSTHOG_EVENT)
 router = APIRouter(dependencies=[Depends(check_page_access)], include_in_schema=False)
 
 
@@ -388,3 +396,64 @@ def key_revoke(request: Request, key_id: str) -> Response:
     if state is not None:  # reload the keys now rather than on the next flush round
         state.flusher.wake()
     return RedirectResponse("/data#keys", status_code=303)
+
+
+# -- experiments -------------------------------------------------------------------------
+@router.get("/experiments")
+def experiments_page(request: Request) -> Response:
+    ws = workspace(request)
+    found = call(request, ws.experiments)
+    return page(
+        request, "experiments.html", {"rows": present.experiment_list_view(found.to_dict())}
+    )
+
+
+@router.get("/experiments/{key}")
+def experiment_page(
+    request: Request,
+    key: str,
+    metric: list[str] = Query(default=[]),
+    control: str = "",
+    correction: str = "none",
+    cuped: str = "",
+    sequential: str = "",
+    alpha: str = "0.05",
+) -> Response:
+    """One experiment: the PM's metrics, the goals' KPIs as guardrails, and the verdict."""
+    ws = workspace(request)
+    chosen = [m.strip() for m in metric if m.strip()]
+    usable, unmeasurable = call(request, ws.experiment_guardrails)
+    form = {"metrics": chosen, "control": control, "correction": correction,
+            "cuped": bool(cuped), "sequential": bool(sequential), "alpha": alpha}  # fmt: skip
+    found = {e.key: e for e in call(request, ws.experiments).experiments}
+    if key not in found:
+        raise ExperimentNotFound(
+            f"no exposures for experiment {key!r}; experiments: {', '.join(found) or 'none'}"
+        )
+    context: dict[str, Any] = {
+        "key": key, "form": form, "summary": found[key].to_dict(),
+        "guardrails": usable, "unmeasurable": unmeasurable,
+        "events": [e for e in call(request, ws.event_names) if e not in EXPOSURE_EVENTS],
+    }  # fmt: skip
+    if chosen:
+        try:
+            level = float(alpha)
+        except ValueError:
+            level = -1.0
+        try:
+            request_ = AnalyzeRequest(
+                key, tuple(dict.fromkeys([*chosen, *usable])), control=control or None,
+                cuped=bool(cuped), correction=correction, sequential=bool(sequential),
+                alpha=level if 0 < level < 1 else 0.05,
+            )  # fmt: skip
+            if not 0 < level < 1:
+                raise ExperimentError(f"alpha must be a number between 0 and 1, not {alpha!r}")
+            result = call(request, ws.analyze_experiment, request_)
+        except ExperimentNotFound:
+            raise
+        except NorthstarError as exc:
+            context["error"] = str(exc)
+        else:
+            context["result"] = present.experiment_view(result.to_dict())
+            context["as_of"] = result.as_of
+    return page(request, "experiment.html", context)

@@ -536,3 +536,98 @@ def imports_view(imports: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for i in imports
     ]
+
+
+# -- experiments ------------------------------------------------------------------------
+def _pct(x: float | None, signed: bool = True) -> str:
+    if not finite(x):
+        return "–"
+    assert x is not None
+    return f"{x:+.1%}" if signed else f"{x:.1%}"
+
+
+def _plain(x: float | None) -> str:
+    if not finite(x):
+        return "–"
+    assert x is not None
+    return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def experiment_list_view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The experiments table: one row per experiment with its arms as text."""
+    rows = []
+    for e in doc["experiments"]:
+        rows.append({
+            **e,
+            "arms": ", ".join(f"{v} ({n:,})" for v, n in e["variations"].items()),
+            "first": (e["first_exposure"] or "–")[:10],
+            "last": (e["last_exposure"] or "–")[:10],
+        })  # fmt: skip
+    return rows
+
+
+def experiment_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """An experiment's results (``ExperimentResult.to_dict()``): per metric and variation
+    the figures as text, and the relative effect's interval as a bar on a shared scale."""
+    alpha, correction = doc["alpha"], doc["correction"]
+    bounds = [0.0]
+    for r in doc["results"]:
+        bounds += [x for x in r["relative"]["ci"] if finite(x)]
+    lo, hi = min(bounds), max(bounds)
+    pad = (hi - lo) * 0.08 or 0.1
+    lo, hi = lo - pad, hi + pad
+    scale = lambda x: 100 * (x - lo) / (hi - lo)  # noqa: E731
+    metrics: dict[str, list[dict[str, Any]]] = {}
+    for r in doc["results"]:
+        rel = r["relative"]
+        p = r["p_value_adjusted"] if correction != "none" else rel["p_value"]
+        effect = rel["effect"]
+        significant = finite(p) and p < alpha
+        good = finite(effect) and (effect > 0) != r["lower_is_better"]
+        verdict = "better" if significant and good else "worse" if significant else "unclear"
+        ci = rel["ci"]
+        bar = None
+        if finite(ci[0]) and finite(ci[1]) and finite(effect):
+            bar = {"x0": scale(ci[0]), "x1": scale(ci[1]), "mid": scale(effect)}
+        metrics.setdefault(r["metric"], []).append({
+            "variation": r["variation"],
+            "n": f"{r['n']:,}",
+            "mean": _plain(r["mean"]),
+            "control_mean": _plain(r["control_mean"]),
+            "change": _pct(effect),
+            "ci": "–" if bar is None else f"{_pct(ci[0])} … {_pct(ci[1])}",
+            "p": "–" if not finite(p) else ("< 0.0001" if p < 0.0001 else f"{p:.4f}"),
+            "win": _pct(r["bayesian"]["chance_to_win"], signed=False),
+            "risk": _pct(r["bayesian"]["risk"], signed=False),
+            "verdict": verdict,
+            "bar": bar,
+            "note": r["note"],
+        })  # fmt: skip
+    srm = doc["srm"]
+    srm_text = None
+    if srm["mismatch"]:
+        split = ", ".join(
+            f"{v}: {n:,} users (expected {srm['expected'][v]:,.0f})"
+            for v, n in srm["observed"].items()
+        )
+        srm_text = (
+            f"Sample ratio mismatch: the arms do not have the planned share of users ({split}; "
+            f"p = {srm['p_value']:.2g}). Assignment or tracking is broken, so these results "
+            "cannot be trusted until it is fixed."
+        )
+    return {
+        "metrics": metrics,
+        "zero": scale(0.0),
+        "scale": (_pct(lo), _pct(hi)),
+        "srm": srm_text,
+        "split": ", ".join(f"{v} {n:,}" for v, n in srm["observed"].items()),
+        "method": (
+            "sequential (always valid: safe to look at any time)"
+            if doc["sequential"]
+            else "fixed-horizon (decide at the planned sample size)"
+        ),
+        "correction": {"none": "none", "holm": "Holm–Bonferroni", "bh": "Benjamini–Hochberg"}[
+            correction
+        ],
+        "guidance": doc["guidance"],
+    }
