@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz clean
+.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench-forecast: $(VENV)/.installed-test
 ## make bench-calibration: goal P10-P90 coverage and P(hit) calibration per grain (see benchmarks/README.md)
 bench-calibration: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/goal_calibration.py
+
+## make bench-experiments: 1M exposed users x 3 metrics through Northstar vs hand-written SQL
+bench-experiments: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/experiment_speed.py
 
 ## make bench-fuzz: hostile requests against northstar serve on loopback: 0 x 5xx, every rejection kept
 bench-fuzz: $(VENV)/.installed-test

@@ -318,6 +318,28 @@ def test_query_api_answers_with_a_read_key(
     assert bad.status_code == 400 and "unknown metric" in bad.json()["message"]
 
 
+def test_experiment_results_in_the_read_api(
+    server: RunningServer, demo_ws: Workspace, read_token: str
+) -> None:
+    auth = {"Authorization": f"Bearer {read_token}"}
+    listed = httpx.get(server.url + "/api/v1/experiments", headers=auth, timeout=30).json()
+    assert [e["experiment"] for e in listed["experiments"]] == ["onboarding-checklist"]
+    answer = httpx.get(
+        server.url + "/api/v1/experiments/onboarding-checklist",
+        params=[("metric", "converted:project_created"), ("metric", "mau")],
+        headers=auth, timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 200
+    request = AnalyzeRequest("onboarding-checklist", ("converted:project_created", "mau"))
+    expected = demo_ws.analyze_experiment(request).to_dict()
+    body = answer.json()  # the contract of `northstar experiments analyze --format json`
+    assert body["results"] == json.loads(json.dumps(expected["results"]))
+    assert body["srm"] == json.loads(json.dumps(expected["srm"]))
+    missing = httpx.get(server.url + "/api/v1/experiments/nope", params={"metric": "mau"},
+                        headers=auth, timeout=30)  # fmt: skip
+    assert missing.status_code == 404 and "onboarding-checklist" in missing.json()["message"]
+
+
 def open_goal(page: Page, goal_id: str) -> Locator:
     goal = page.locator(f"details#goal-{goal_id}")
     if goal.get_attribute("open") is None:

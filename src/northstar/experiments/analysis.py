@@ -60,26 +60,34 @@ class UserMetric:
     def metric_type(self) -> str:
         return "binomial" if self.kind == "converted" else "mean"
 
+    @property
+    def source(self) -> tuple[object, ...]:
+        """Metrics with the same source read the same events (one join for all of them)."""
+        return (self.kind == "active_days", self.event, self.simple)
+
     def rows(self, ctx: Context, t: ir.Table) -> ir.Table:
-        """The events (of ``t``) this metric counts, with a ``__value`` column."""
-        if self.kind == "active_days":  # the value is the local day; distinct days count
-            t = t.filter(ctx.is_active(t.event))
-            return t.mutate(__value=ctx.local_date(t.timestamp))
+        """The events (of ``t``) this metric looks at."""
+        if self.kind == "active_days":
+            return t.filter(ctx.is_active(t.event))
         if self.simple is not None:
-            t = _filtered(ctx, self.simple, t)
-            if self.kind == "sum":
-                assert self.simple.column is not None
-                col = self.simple.column
-                value = t[col] if col in t.columns else json_text(t.properties, col)
-                return t.mutate(__value=value.cast("float64"))
-            return t.mutate(__value=ibis.literal(1.0))
+            return _filtered(ctx, self.simple, t)
         assert self.event is not None
-        t = apply_spec(ctx, t, self.event)
-        if self.kind == "sum":
-            assert self.prop is not None
-            t, value = event_value(ctx, t, self.prop)
-            return t.mutate(__value=value.try_cast("float64"))
-        return t.mutate(__value=ibis.literal(1.0))
+        return apply_spec(ctx, t, self.event)
+
+    def measure(self, ctx: Context, t: ir.Table) -> tuple[ir.Table, ir.Value | None]:
+        """What is summed per row (None: the rows are counted)."""
+        if self.kind == "active_days":  # distinct local days count
+            return t, ctx.local_date(t.timestamp)
+        if self.kind != "sum":
+            return t, None
+        if self.simple is not None:
+            assert self.simple.column is not None
+            col = self.simple.column
+            value = t[col] if col in t.columns else json_text(t.properties, col)
+            return t, value.try_cast("float64")
+        assert self.prop is not None
+        t, value = event_value(ctx, t, self.prop)
+        return t, value.try_cast("float64")
 
 
 # Active-user counts become, per exposed user, the number of days they were active after
@@ -354,31 +362,43 @@ def pick_control(variations: Sequence[str], given: str | None) -> str:
 
 
 def _per_user_values(
-    ctx: Context, persons: ir.Table, metric: UserMetric, until: datetime, i: int
-) -> ir.Table:
-    """``person_id``, ``v{i}`` (from first exposure) and ``c{i}`` (the 14 days before)."""
+    ctx: Context, persons: ir.Table, metrics: Sequence[UserMetric], until: datetime, cuped: bool
+) -> list[ir.Table]:
+    """Per source of events, a table of ``__pid`` and for each of its metrics ``v{i}``
+    (from first exposure on) and, with ``cuped``, ``c{i}`` (the same metric in the 14 days
+    before exposure: the covariate). Metrics on the same events share one join."""
     ev = ctx.table("events").filter(lambda t: t.timestamp < until)
-    rows = metric.rows(ctx, ev).select("person_id", "timestamp", "__value")
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, metric in enumerate(metrics):
+        groups.setdefault(metric.source, []).append(i)
     p = persons.select(__pid=persons.person_id, __first=persons.first_at)
-    joined = p.join(
-        rows,
-        [
-            p.__pid == rows.person_id,
-            rows.timestamp >= p.__first - ibis.interval(days=CUPED_DAYS),
-        ],
-    )
-    after = joined.timestamp >= joined.__first
-    if metric.kind == "active_days":
-        post = joined.__value.nunique(where=after).cast("float64")
-        pre = joined.__value.nunique(where=~after).cast("float64")
-    elif metric.kind == "converted":
-        post = ibis.cases((after, 1.0), else_=0.0).max()
-        pre = ibis.cases((after, 0.0), else_=1.0).max()
-    else:
-        post = ibis.cases((after, joined.__value), else_=0.0).sum()
-        pre = ibis.cases((after, 0.0), else_=joined.__value).sum()
-    agg = joined.group_by("__pid").aggregate(**{f"v{i}": post, f"c{i}": pre})
-    return agg
+    reach = p.__first - ibis.interval(days=CUPED_DAYS) if cuped else p.__first
+    out = []
+    for members in groups.values():
+        rows = metrics[members[0]].rows(ctx, ev)
+        measured: dict[str, ir.Value] = {}
+        for i in members:
+            rows, value = metrics[i].measure(ctx, rows)
+            if value is not None:
+                measured[f"__x{i}"] = value
+        rows = rows.select("person_id", "timestamp", **measured)
+        joined = p.join(rows, [p.__pid == rows.person_id, rows.timestamp >= reach])
+        after = joined.timestamp >= joined.__first
+        values: dict[str, ir.Value] = {}
+        for i in members:
+            kind = metrics[i].kind
+            for name, where in (("v", after), ("c", ~after)) if cuped else (("v", None),):
+                if kind == "active_days":
+                    v = joined[f"__x{i}"].nunique(where=where).cast("float64")
+                elif kind == "sum":
+                    v = joined[f"__x{i}"].sum(where=where)
+                elif kind == "count":
+                    v = joined.count(where=where).cast("float64")
+                else:  # converted
+                    v = ibis.cases((joined.count(where=where) > 0, 1.0), else_=0.0)
+                values[f"{name}{i}"] = v
+        out.append(joined.group_by("__pid").aggregate(**values))
+    return out
 
 
 def analyze(
@@ -393,37 +413,42 @@ def analyze(
     metrics = [parse_metric(m, registry) for m in request.metrics]
     ctx = make_context(backend, settings, Range(last, last, Grain.day, last))
     until = _end_instant(ctx, last)
-    persons = _persons(ctx, request.experiment, until)
-    known = [s.key for s in list_experiments(backend, settings, last=last)]
-    if request.experiment not in known:
-        listed = (
-            ", ".join(known)
-            if known
-            else "none (no Experiment Viewed or $feature_flag_called events)"
-        )
-        raise ExperimentNotFound(
-            f"no exposures for experiment {request.experiment!r}; experiments: {listed}"
-        )
     specs = [m.event for m in metrics if m.event is not None]
     problem = unknown_event(ctx, specs)
     if problem:
         raise ExperimentError(problem)
 
+    # One query: every exposed person (those who saw two variations in a group of their
+    # own, with a null variation) with their metric values, summed per variation.
+    persons = _persons(ctx, request.experiment, until)
     clean = persons.filter(persons.variations == 1)
-    table = clean.select("person_id", "variation", "first_at")
-    for i, metric in enumerate(metrics):
-        values = _per_user_values(ctx, clean, metric, until, i)
+    arm = ibis.cases((persons.variations == 1, persons.variation), else_=ibis.null("string"))
+    table = persons.select("person_id", variation=arm)
+    for values in _per_user_values(ctx, clean, metrics, until, request.cuped):
         table = table.left_join(values, table.person_id == values.__pid).drop("__pid")
     sums: dict[str, ir.Value] = {"n": table.count()}
     for i in range(len(metrics)):
         v = table[f"v{i}"].fill_null(0.0)
-        c = table[f"c{i}"].fill_null(0.0)
-        sums |= {
-            f"s{i}": v.sum(), f"q{i}": (v * v).sum(),
-            f"cs{i}": c.sum(), f"cq{i}": (c * c).sum(), f"vc{i}": (v * c).sum(),
-        }  # fmt: skip
-    arms = table.group_by("variation").aggregate(**sums).to_pandas()
-    excluded = int(persons.filter(persons.variations > 1).count().to_pyarrow().as_py())
+        sums |= {f"s{i}": v.sum(), f"q{i}": (v * v).sum()}
+        if request.cuped:
+            c = table[f"c{i}"].fill_null(0.0)
+            sums |= {f"cs{i}": c.sum(), f"cq{i}": (c * c).sum(), f"vc{i}": (v * c).sum()}
+    everyone = table.group_by("variation").aggregate(**sums).to_pandas()
+    if everyone.empty:
+        known = [s.key for s in list_experiments(backend, settings, last=last)]
+        listed = ", ".join(known) or "none (no Experiment Viewed or $feature_flag_called events)"
+        raise ExperimentNotFound(
+            f"no exposures for experiment {request.experiment!r}; experiments: {listed}"
+        )
+    mixed = everyone["variation"].isna()
+    excluded = int(everyone.loc[mixed, "n"].sum())
+    arms = everyone[~mixed]
+    if len(arms) < 2:
+        seen = ", ".join(str(v) for v in arms["variation"]) or "none"
+        raise ExperimentError(
+            f"experiment {request.experiment!r} has users in fewer than two variations "
+            f"(variations with users: {seen}; {excluded} saw more than one); nothing to compare"
+        )
 
     variations = sorted(str(v) for v in arms["variation"])
     control = pick_control(variations, request.control)

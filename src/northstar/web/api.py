@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from northstar.errors import QueryArgumentError
+from northstar.experiments.analysis import AnalyzeRequest
 from northstar.goals.scorecard import kpi_row, to_dict
 from northstar.metrics import output
 from northstar.store.freshness import freshness_headers
@@ -159,3 +160,28 @@ def stickiness(
 def features(request: Request, start: str | None = None, end: str | None = None) -> dict[str, Any]:
     ws = workspace(request)
     return call(request, ws.feature_report, start=start, end=end).to_dict()
+
+
+@router.get("/experiments", summary="Experiments found in the exposure events")
+def experiments(request: Request) -> dict[str, Any]:
+    """The contract of ``northstar experiments list --format json``."""
+    return call(request, workspace(request).experiments).to_dict()
+
+
+@router.get("/experiments/{key}", summary="An experiment's results")
+def experiment(
+    request: Request,
+    key: str,
+    metric: list[str] = Query(description="converted:EVENT, count:EVENT, sum:EVENT:PROP, ..."),
+    control: str | None = None,
+    cuped: bool = False,
+    correction: str = "none",
+    sequential: bool = False,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """The contract of ``northstar experiments analyze --format json``."""
+    analyze = AnalyzeRequest(
+        key, tuple(metric), control=control, cuped=cuped, correction=correction,
+        sequential=sequential, alpha=alpha,
+    )  # fmt: skip
+    return call(request, workspace(request).analyze_experiment, analyze).to_dict()
