@@ -230,3 +230,24 @@ def test_active_user_kpis_count_active_days_after_exposure(ws: Workspace) -> Non
     # after the as-of day) → 5 days / 4 users; test: b1, b2, b4 on Mar 1 → 1 day each
     assert (r.control_mean, r.mean) == (pytest.approx(5 / 4), pytest.approx(1.0))
     assert r.note == "no variation in an arm's values"
+
+
+def test_a_ratio_metric_is_the_delta_method_over_per_user_sums(ws: Workspace) -> None:
+    (r,) = analyze(ws, "ratio:sum:purchase:amount/count:purchase").results
+    # revenue per purchase: control 39 / 4 purchases, test 47 / 3
+    assert (r.metric_type, r.control_mean, r.mean) == (
+        "ratio",
+        pytest.approx(39 / 4),
+        pytest.approx(47 / 3),
+    )
+    arms = []
+    for name, arm in (("0", CONTROL), ("1", TEST)):
+        amount, count = column(arm, 2), column(arm, 1)
+        arms.append(ArmInput(name, len(arm), amount.sum(), (amount**2).sum(),
+                             denominator_sum=count.sum(), denominator_sum_squares=(count**2).sum(),
+                             numerator_denominator_products=(amount * count).sum()))  # fmt: skip
+    (expected,) = compare("m", "ratio", arms, "0")
+    assert r.relative.effect == pytest.approx(expected.relative.effect)
+    assert r.relative.p_value == pytest.approx(expected.relative.p_value)
+    with pytest.raises(ExperimentError, match="ratio:NUMERATOR/DENOMINATOR"):
+        analyze(ws, "ratio:count:purchase")

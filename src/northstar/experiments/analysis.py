@@ -97,6 +97,39 @@ ACTIVE_USER_METRICS = ("dau", "wau", "mau")
 _PREFIXED = re.compile(r"^(converted|count|sum):(.+)$", re.DOTALL)
 
 
+@dataclass(frozen=True)
+class RatioMetric:
+    """``ratio:NUM/DEN``: the sum of one per-user metric over the sum of another (e.g.
+    revenue per order), analysed with the delta method."""
+
+    label: str
+    numerator: UserMetric
+    denominator: UserMetric
+
+    metric_type = "ratio"
+
+    @property
+    def inverse(self) -> bool:
+        return self.numerator.inverse
+
+
+_RATIO_SPLIT = re.compile(r"/(?=\s*(?:converted|count|sum):|\s*[a-z][a-z0-9_]*\s*$)")
+
+
+def parse_any(text: str, registry: Registry) -> UserMetric | RatioMetric:
+    """A per-user metric, or ``ratio:NUM/DEN`` of two of them."""
+    text = text.strip()
+    if not text.startswith("ratio:"):
+        return parse_metric(text, registry)
+    parts = _RATIO_SPLIT.split(text[len("ratio:") :], maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        raise ExperimentError(
+            f"{text!r}: write ratio:NUMERATOR/DENOMINATOR with per-user metrics, e.g. "
+            "ratio:sum:purchase:amount/count:purchase (revenue per purchase)"
+        )
+    return RatioMetric(text, parse_metric(parts[0], registry), parse_metric(parts[1], registry))
+
+
 def parse_metric(text: str, registry: Registry) -> UserMetric:
     """``converted:EVENT``, ``count:EVENT``, ``sum:EVENT:PROPERTY`` or a metric id whose
     definition is a per-user quantity (a ``simple`` metric on events)."""
@@ -410,7 +443,16 @@ def analyze(
     last: date,
 ) -> ExperimentResult:
     """The experiment's results on every requested metric, as of the end of ``last``."""
-    metrics = [parse_metric(m, registry) for m in request.metrics]
+    asked = [parse_any(m, registry) for m in request.metrics]
+    # the per-user values to compute: every metric, a ratio's two parts
+    metrics: list[UserMetric] = []
+    numerators: set[int] = set()  # columns whose next column is their ratio's denominator
+    for a in asked:
+        if isinstance(a, RatioMetric):
+            numerators.add(len(metrics))
+            metrics += [a.numerator, a.denominator]
+        else:
+            metrics.append(a)
     ctx = make_context(backend, settings, Range(last, last, Grain.day, last))
     until = _end_instant(ctx, last)
     specs = [m.event for m in metrics if m.event is not None]
@@ -430,6 +472,8 @@ def analyze(
     for i in range(len(metrics)):
         v = table[f"v{i}"].fill_null(0.0)
         sums |= {f"s{i}": v.sum(), f"q{i}": (v * v).sum()}
+        if i in numerators:  # a ratio's numerator x its denominator
+            sums[f"p{i}"] = (v * table[f"v{i + 1}"].fill_null(0.0)).sum()
         if request.cuped:
             c = table[f"c{i}"].fill_null(0.0)
             sums |= {f"cs{i}": c.sum(), f"cq{i}": (c * c).sum(), f"vc{i}": (v * c).sum()}
@@ -468,20 +512,41 @@ def analyze(
         {v: w / wsum * total for v, w in zip(order, weights, strict=True)},
     )
 
+    def got(v: str, column: str) -> float:
+        return float(arms.loc[v, column] or 0.0)
+
     results: list[stats.Comparison] = []
-    for i, metric in enumerate(metrics):
-        inputs = [
-            stats.ArmInput(
-                id=v,
-                n=int(arms.loc[v, "n"]),
-                sum=float(arms.loc[v, f"s{i}"] or 0.0),
-                sum_squares=float(arms.loc[v, f"q{i}"] or 0.0),
-                pre_sum=float(arms.loc[v, f"cs{i}"] or 0.0) if request.cuped else None,
-                pre_sum_squares=float(arms.loc[v, f"cq{i}"] or 0.0) if request.cuped else None,
-                sum_of_products=float(arms.loc[v, f"vc{i}"] or 0.0) if request.cuped else None,
-            )
-            for v in order
-        ]
+    i = 0
+    for metric in asked:
+        if isinstance(metric, RatioMetric):
+            inputs = [
+                stats.ArmInput(
+                    id=v,
+                    n=int(arms.loc[v, "n"]),
+                    sum=got(v, f"s{i}"),
+                    sum_squares=got(v, f"q{i}"),
+                    denominator_sum=got(v, f"s{i + 1}"),
+                    denominator_sum_squares=got(v, f"q{i + 1}"),
+                    numerator_denominator_products=got(v, f"p{i}"),
+                )
+                for v in order
+            ]
+            i += 2
+        else:
+            cuped = request.cuped
+            inputs = [
+                stats.ArmInput(
+                    id=v,
+                    n=int(arms.loc[v, "n"]),
+                    sum=got(v, f"s{i}"),
+                    sum_squares=got(v, f"q{i}"),
+                    pre_sum=got(v, f"cs{i}") if cuped else None,
+                    pre_sum_squares=got(v, f"cq{i}") if cuped else None,
+                    sum_of_products=got(v, f"vc{i}") if cuped else None,
+                )
+                for v in order
+            ]
+            i += 1
         options = stats.Options(
             alpha=request.alpha, sequential=request.sequential,
             sequential_tuning=request.sequential_tuning, cuped=request.cuped,
