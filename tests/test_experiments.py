@@ -251,3 +251,40 @@ def test_a_ratio_metric_is_the_delta_method_over_per_user_sums(ws: Workspace) ->
     assert r.relative.p_value == pytest.approx(expected.relative.p_value)
     with pytest.raises(ExperimentError, match="ratio:NUMERATOR/DENOMINATOR"):
         analyze(ws, "ratio:count:purchase")
+
+
+def test_custom_simple_metrics_on_events_are_per_user_metrics(ws: Workspace) -> None:
+    (ws.path / "metrics" / "shop.yaml").write_text(
+        """
+metrics:
+  - id: purchases
+    description: Purchases.
+    kind: simple
+    table: events
+    aggregation: count
+    filters: ["event = 'purchase'"]
+  - id: revenue_events
+    description: Revenue from purchase events.
+    kind: simple
+    table: events
+    aggregation: sum
+    column: amount
+    filters: ["event = 'purchase'"]
+  - id: shoppers
+    description: People who purchased.
+    kind: simple
+    table: events
+    aggregation: count_distinct
+    column: person_id
+    filters: ["event = 'purchase'"]
+""",
+        encoding="utf-8",
+    )
+    try:
+        count, amount, buyers = analyze(ws, "purchases", "revenue_events", "shoppers").results
+        assert (count.control_mean, count.mean) == (pytest.approx(4 / 4), pytest.approx(3 / 3))
+        assert (amount.control_mean, amount.mean) == (pytest.approx(39 / 4), pytest.approx(47 / 3))
+        assert buyers.metric_type == "binomial"
+        assert (buyers.control_mean, buyers.mean) == (pytest.approx(3 / 4), pytest.approx(2 / 3))
+    finally:
+        (ws.path / "metrics" / "shop.yaml").unlink()
