@@ -18,8 +18,9 @@
     │   └── QueryArgumentError     a bad grain, date range or comparison
     ├── GoalError                  an objective or goal that is unknown or given bad values
     │   └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
-    └── ExperimentError            an experiment, metric or statistics file that cannot work
-        └── ExperimentNotFound     no exposures for that experiment (lists those there are)
+    ├── ExperimentError            an experiment, metric or statistics file that cannot work
+    │   └── ExperimentNotFound     no exposures for that experiment (lists those there are)
+    └── ExplainError               a change that cannot be explained as asked (window, depth)
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -127,10 +128,15 @@ class ExperimentNotFound(ExperimentError):
     http_status = 404
 
 
+class ExplainError(NorthstarError):
+    """``northstar explain`` asked with a window, comparison or depth that cannot work."""
+
+
 __all__ = [
     "ApiKeyError",
     "ExperimentError",
     "ExperimentNotFound",
+    "ExplainError",
     "FilterError",
     "GoalError",
     "GoalFileError",

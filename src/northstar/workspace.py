@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from northstar.analyses.events import known_events
+from northstar.analyses.events import known_events, property_dimensions
 from northstar.analyses.features import (
     FEATURES_FILE,
     Feature,
@@ -29,7 +30,7 @@ from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
 from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.analyses.stickiness import Stickiness, stickiness
-from northstar.errors import QueryError, WorkspaceError
+from northstar.errors import NorthstarError, QueryError, WorkspaceError
 from northstar.experiments.analysis import (
     AnalyzeRequest,
     ExperimentList,
@@ -38,6 +39,14 @@ from northstar.experiments.analysis import (
     guardrails,
     list_experiments,
 )
+from northstar.explain.service import (
+    ExplainRequest,
+    Explanation,
+    default_dimensions,
+    feedback_filter,
+)
+from northstar.explain.service import explain as explain_change
+from northstar.explain.service import spans as explain_spans
 from northstar.goals import (
     GoalBook,
     GoalProgress,
@@ -683,6 +692,63 @@ class Workspace:
         """The goals' KPIs an experiment can measure per exposed user (shown as guardrails
         beside its own metrics), and those it cannot."""
         return guardrails([g.metric for g in self.goal_book().goals], self.registry())
+
+    # -- explain a change (docs/explain.md) -----------------------------------------------
+    def explain(self, request: ExplainRequest, *, today: date | None = None) -> Explanation:
+        """Which segments moved ``request.metric`` between two windows, by mix or by rate;
+        whether the change is within the metric's normal variation; what the users of the
+        top segments said in surveys over the window."""
+        now = self.as_of(today)
+        registry = self.registry()
+
+        def fetch(
+            metrics: Sequence[str], grain: Grain, first: date, last: date, by: Sequence[str]
+        ) -> pd.DataFrame:
+            return self.query(
+                list(metrics), grain=grain.value, start=first, end=last,
+                by=list(by) or None, today=now.today,
+            )  # fmt: skip
+
+        current, _ = explain_spans(
+            request.start, request.end, request.compare, self.settings.week_start.value
+        )
+        dims = list(request.by)
+        if not dims:
+            with self.store(read_only=True) as store:
+                found = property_dimensions(
+                    store.ibis, self._instant(current.first),
+                    self._instant(current.last + timedelta(days=1)),
+                )  # fmt: skip
+            dims = default_dimensions(found)
+        result = explain_change(
+            fetch, registry, request, settings=self.settings, dimensions=dims,
+        )  # fmt: skip
+        result.feedback = self._segment_feedback(result)
+        return stamped(now, result)
+
+    def _instant(self, day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), ZoneInfo(self.settings.timezone))
+
+    def _segment_feedback(self, result: Explanation) -> list[dict[str, Any]]:
+        """Survey comments over the window from the users of the top segments (those
+        described by user properties; an event property does not say who a person is)."""
+        out: list[dict[str, Any]] = []
+        for segment in result.segments[:3]:
+            where = feedback_filter(segment)
+            if where is None:
+                continue
+            try:
+                found = self.feedback(
+                    "nps", start=result.current["from"], end=result.current["to"],
+                    where=where, limit=5,
+                )  # fmt: skip
+            except NorthstarError:
+                continue
+            comments = found.to_dict().get("comments") or []
+            if comments:
+                out.append({"dimensions": dict(segment.key), "where": where,
+                            "comments": comments})  # fmt: skip
+        return out
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -8,7 +8,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 from northstar.errors import FilterError
 from northstar.metrics import filters
 from northstar.metrics.context import NONE, Context
-from northstar.metrics.functions import json_text
+from northstar.metrics.functions import json_keys, json_pointer, json_text, json_text_at
 from northstar.metrics.periods import Grain, period_start
 
 ANY_ACTIVE = "$active"
@@ -127,6 +127,36 @@ def known_events(backend: Any, limit: int = 200) -> list[str]:
     counts = events.group_by("event").aggregate(n=events.count())
     top = counts.order_by([ibis.desc("n"), "event"]).limit(limit).to_pandas()
     return [str(e) for e in top["event"]]
+
+
+# Properties that carry ids (identity bookkeeping), never a segment.
+ID_KEYS = frozenset({"alias", "$anon_distinct_id", "distinct_id", "$device_id", "$session_id",
+                     "$window_id", "$insert_id", "user_id", "anonymous_id"})  # fmt: skip
+
+
+def property_dimensions(
+    backend: Any, first: datetime, end: datetime, max_values: int = 50
+) -> dict[str, int]:
+    """Property keys worth breaking down by, with their number of distinct values: those of
+    users, and those of events from ``first`` up to ``end``, with at most ``max_values``
+    distinct values (a key on both counts once, as a user property)."""
+    out: dict[str, int] = {}
+    events = backend.table("events")
+    events = events.filter(events.timestamp >= first, events.timestamp < end)
+    for t, coverage in ((backend.table("users"), 0.0), (events, 0.5)):
+        rows = t.select(doc=t.properties, key=json_keys(t.properties).unnest())
+        rows = rows.mutate(pointer=json_pointer(rows.key))
+        rows = rows.mutate(value=json_text_at(rows.doc, rows.pointer))
+        counts = rows.group_by("key").aggregate(n=rows.value.nunique(), rows=rows.count())
+        # an event property most events lack (an export's format) splits people who did
+        # other things into "(none)": not a segment of the population
+        least = (t.count() * coverage).as_scalar() if coverage else 0
+        frame = counts.filter(counts.n <= max_values, counts.n > 0, counts.rows >= least)
+        frame = frame.to_pandas()
+        for key, n in zip(frame["key"], frame["n"], strict=True):
+            if str(key) not in ID_KEYS:
+                out.setdefault(str(key), int(n))
+    return out
 
 
 def is_active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:

@@ -48,6 +48,17 @@ def json_text(doc: ir.Value, key: str) -> ir.StringValue:
     return _json_text(doc, pointer)
 
 
+def json_pointer(key: ir.StringValue) -> ir.StringValue:
+    """The JSON pointer of a top-level key given as an expression (each of ``json_keys``);
+    keep it in a column of its own and pass that to :func:`json_text_at`."""
+    return ibis.literal("/") + key.replace("~", "~0").replace("/", "~1")
+
+
+def json_text_at(doc: ir.Value, pointer: ir.StringValue) -> ir.StringValue:
+    """The value at a JSON pointer held in a column, as text."""
+    return _json_text(doc, pointer)
+
+
 @ibis.udf.scalar.builtin(name="json_keys")
 def json_keys(doc: dt.JSON) -> dt.Array[dt.String]:
     """The top-level keys of a JSON object."""
