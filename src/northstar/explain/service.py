@@ -222,7 +222,7 @@ class Segment:
     score: float = 0.0
     current_weight: float | None = None
     baseline_weight: float | None = None
-    size: float | None = None  # its share of the baseline (of the numerator, for a ratio)
+    size: float | None = None  # its share of the baseline (of the denominator, for a ratio)
 
     @property
     def depth(self) -> int:
@@ -285,7 +285,7 @@ def ratio(
         mix = (w1 - w0) * ((r1_ + r0_) / 2 - mean_total)
         rate = (w1 + w0) / 2 * (r1_ - r0_)
         seg = Segment(k, r1, r0, _diff(r1, r0), None, current_weight=w1, baseline_weight=w0)
-        seg.size = n0.get(k, 0.0) / big_n0 if big_n0 else w0
+        seg.size = w0  # its share of the base (the denominator)
         if delta:
             seg.mix_effect, seg.rate_effect = mix / delta, rate / delta
             seg.contribution = (mix + rate) / delta
@@ -335,6 +335,7 @@ class Explanation:
     normal: dict[str, Any] | None = None
     feedback: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    searched: list[Segment] = field(default_factory=list)  # every segment looked at
     as_of: Any = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -351,6 +352,7 @@ class Explanation:
             "segments": [s.to_dict() for s in self.segments],
             "dimensions": self.dimensions,
             "skipped_dimensions": self.skipped,
+            "segments_searched": len(self.searched),
             "feedback": self.feedback,
             "as_of": self.as_of.to_dict() if self.as_of is not None else None,
         }
@@ -466,7 +468,9 @@ def explain(
         for dim in dict.fromkeys(dimensions):
             try:
                 segs = partition((dim,))
-            except (FilterError, MetricError):
+            except (FilterError, MetricError) as exc:
+                if request.by:  # asked for by name: say why it cannot be used
+                    raise ExplainError(f"--by {dim}: {exc}") from None
                 skipped.append(dim)
                 continue
             tried.append(dim)
@@ -498,7 +502,7 @@ def explain(
         current={**current.to_dict(), "value": cur_total},
         baseline={**baseline.to_dict(), "value": base_total},
         change=change, change_pct=change_pct, segments=chosen, dimensions=tried,
-        summary=summary, broad=broad, skipped=skipped, normal=normal,
+        summary=summary, broad=broad, skipped=skipped, normal=normal, searched=found,
     )  # fmt: skip
 
 
@@ -528,7 +532,12 @@ def _summary(
     if top.mix_effect is not None and top.rate_effect is not None:
         mix = abs(top.mix_effect) > abs(top.rate_effect)
         how = " (mostly its share of the base moving)" if mix else " (mostly its own rate moving)"
-    return f"{moved}; {_label(top)} explains {top.contribution:.0%} of it{how}"
+    if top.contribution > 1:
+        share = (f"accounts for more than all of it ({top.contribution:.0%}; other segments "
+                 "moved the other way)")  # fmt: skip
+    else:
+        share = f"explains {top.contribution:.0%} of it"
+    return f"{moved}; {_label(top)} {share}{how}"
 
 
 def normal_variation(
