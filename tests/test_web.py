@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Locator, Page
 
 from northstar.demo.load import load_demo
 from northstar.experiments.analysis import AnalyzeRequest
+from northstar.explain.service import ExplainRequest
 from northstar.workspace import Workspace
 from tests.conftest import AFTER_THE_DATA
 from tests.server_helpers import RunningServer, running_server
@@ -639,6 +640,37 @@ def test_an_experiment_page_shows_results_guardrails_and_a_verdict(
     assert missing.status_code == 404 and "onboarding-checklist" in missing.text
 
 
+def test_why_did_this_change_from_a_card_and_from_the_explorer(
+    server: RunningServer, demo_ws: Workspace, page: Page, read_token: str
+) -> None:
+    # Issue 21: every KPI card and the explorer's chart lead to the explanation of the
+    # last complete period, which shows what Workspace.explain (the CLI's JSON) finds.
+    goal = next(g for g in demo_ws.goal_book().goals if g.metric == "mau")
+    page.goto(server.url + "/")
+    page.locator(f'[data-goal="{goal.id}"] a.why').click()
+    page.wait_for_selector("#explain-verdict")
+    assert "/explain?metric=mau" in page.url
+    params = dict(p.split("=") for p in page.url.split("?")[1].split("&"))
+    expected = demo_ws.explain(ExplainRequest("mau", params["from"], params["to"]))
+    rows = page.locator("#explain-segments tbody tr")
+    labels = [rows.nth(i).get_attribute("data-segment") for i in range(rows.count())]
+    assert labels == [" and ".join(f"{d} = {v}" for d, v in s.key) for s in expected.segments]
+    shot(page, "explain")
+    page.goto(server.url + "/explore?metric=signups&grain=month")
+    page.click("#why-link")
+    page.wait_for_selector("#explain-verdict")
+    assert "metric=signups" in page.url
+    api = httpx.get(server.url + "/api/v1/explain", params={"metric": "mau", "from": params["from"],
+                    "to": params["to"]}, headers={"Authorization": f"Bearer {read_token}"},
+                    timeout=60)  # fmt: skip
+    assert api.status_code == 200
+    assert [s["dimensions"] for s in api.json()["segments"]] == [
+        dict(s.key) for s in expected.segments
+    ]
+    bad = httpx.get(server.url + "/explain?metric=dau&from=2026-09-30&to=2026-09-01")
+    assert bad.status_code == 400 and "swap them" in html.unescape(bad.text)
+
+
 AXE = Path(__file__).parent / "browser_sdks" / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -653,7 +685,8 @@ def test_no_serious_accessibility_findings_and_no_overflow(
     pages = ["/", f"/goals/{goal}", "/goals", "/explore?metric=mau&grain=week",
              "/analyses?tab=retention", "/analyses?tab=funnel&steps=signed_up,project_created",
              "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data", "/experiments",
-             "/experiments/onboarding-checklist?metric=converted:project_created"]  # fmt: skip
+             "/experiments/onboarding-checklist?metric=converted:project_created",
+             "/explain?metric=dau&from=2026-09-01&to=2026-09-30"]  # fmt: skip
     context = chromium.new_context(viewport={"width": width, "height": 900})
     found = {}
     try:

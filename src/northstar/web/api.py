@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from northstar.errors import QueryArgumentError
 from northstar.experiments.analysis import AnalyzeRequest
+from northstar.explain.service import ExplainRequest
 from northstar.goals.scorecard import kpi_row, to_dict
 from northstar.metrics import output
 from northstar.store.freshness import freshness_headers
@@ -185,3 +186,23 @@ def experiment(
         sequential=sequential, alpha=alpha,
     )  # fmt: skip
     return call(request, workspace(request).analyze_experiment, analyze).to_dict()
+
+
+@router.get("/explain", summary="Why a KPI changed: the segments that moved it")
+def explain(
+    request: Request,
+    metric: str,
+    start: str = Query(alias="from", description="first day of the window, YYYY-MM-DD"),
+    end: str = Query(alias="to", description="last day of the window, YYYY-MM-DD"),
+    compare: str = "previous",
+    by: str | None = Query(None, description="comma-separated dimensions (default: all)"),
+    depth: int = 2,
+    top: int = 5,
+) -> dict[str, Any]:
+    """The contract of ``northstar explain --format json`` (docs/explain.md)."""
+    dims = tuple(d.strip() for d in (by or "").split(",") if d.strip())
+    ask = ExplainRequest(metric, start, end, compare=compare, by=dims, depth=depth, top=top)
+    data: dict[str, Any] = json.loads(
+        json.dumps(call(request, workspace(request).explain, ask).to_dict(), default=str)
+    )
+    return data

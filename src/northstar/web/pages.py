@@ -13,11 +13,13 @@ from fastapi.responses import RedirectResponse
 from northstar.errors import (
     ExperimentError,
     ExperimentNotFound,
+    ExplainError,
     GoalError,
     NorthstarError,
     QueryArgumentError,
 )
 from northstar.experiments.analysis import POSTHOG_EVENT, SEGMENT_EVENT, AnalyzeRequest
+from northstar.explain.service import ExplainRequest
 from northstar.goals.service import GoalSpec
 from northstar.settings import PageAccess
 from northstar.web import present
@@ -109,6 +111,8 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     )
     if goal is not None and not form.by:
         lines = present.goal_lines(call(request, ws.track_goal, goal.id), form.grain)
+    if not form.by and not form.where:
+        context["why"] = present.why_link(spec.id, form.grain, present.last_complete_period(frame))
     context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines,
                                               form.chart)  # fmt: skip
     context["goal"] = goal
@@ -457,3 +461,33 @@ def experiment_page(
             context["result"] = present.experiment_view(result.to_dict())
             context["as_of"] = result.as_of
     return page(request, "experiment.html", context)
+
+
+# -- why did this change? -------------------------------------------------------------------
+@router.get("/explain")
+def explain_page(
+    request: Request,
+    metric: str = "",
+    start: str = Query("", alias="from"),
+    end: str = Query("", alias="to"),
+    compare: str = "previous",
+    by: str = "",
+    depth: str = "2",
+) -> Response:
+    """Why a KPI changed between two windows: the segments that moved it (docs/explain.md)."""
+    ws = workspace(request)
+    registry = ws.registry()
+    form = {"metric": metric, "from": start, "to": end, "compare": compare, "by": by,
+            "depth": depth}  # fmt: skip
+    context: dict[str, Any] = {"form": form, "choices": present.metric_choices(registry)}
+    if metric and start and end:
+        if depth not in ("1", "2", "3"):
+            raise ExplainError(f"depth must be 1, 2 or 3, not {depth!r}")
+        dims = tuple(d.strip() for d in by.split(",") if d.strip())
+        ask = ExplainRequest(metric, start, end, compare=compare or "previous", by=dims,
+                             depth=int(depth))  # fmt: skip
+        spec = registry.get(metric)
+        result = call(request, ws.explain, ask)
+        context["x"] = present.explain_view(result.to_dict(), spec.unit, ws.settings.currency)
+        context["spec"] = spec
+    return page(request, "explain.html", context)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from northstar import clock
 from northstar.goals.scorecard import (
@@ -21,6 +23,7 @@ from northstar.goals.scorecard import (
 )
 from northstar.goals.tracking import GoalProgress
 from northstar.metrics.format import format_change, format_value
+from northstar.metrics.periods import Grain, period_last_day
 from northstar.metrics.spec import Unit
 
 
@@ -74,6 +77,7 @@ def kpi_card(p: GoalProgress, currency: str) -> dict[str, Any]:
         p_hit_text=p_hit_text(p.p_hit),
         status_label=row["status"].capitalize(),
         status_class=status_class(row["status"]),
+        why=why_link(row["metric"], row["grain"], row["current_period"]),
     )
     return row
 
@@ -630,4 +634,62 @@ def experiment_view(doc: dict[str, Any]) -> dict[str, Any]:
             correction
         ],
         "guidance": doc["guidance"],
+    }
+
+
+# -- why did this change? ----------------------------------------------------------------
+def why_link(metric: str, grain: str, period: Any) -> str | None:
+    """The explain page for ``metric`` in the period starting ``period`` (against the one
+    before): the "Why did this change?" action of KPI charts and cards."""
+    if period is None or grain not in {g.value for g in Grain}:
+        return None
+    start = period if isinstance(period, date) else date.fromisoformat(str(period)[:10])
+    end = period_last_day(start, Grain(grain))
+    return "/explain?" + urlencode({"metric": metric, "from": start.isoformat(),
+                                    "to": end.isoformat()})  # fmt: skip
+
+
+def last_complete_period(frame: Any) -> Any:
+    """The start of the last complete period of a query frame (None: none)."""
+    if frame is None or frame.empty or "complete" not in frame:
+        return None
+    done = frame[frame["complete"].astype(bool)]
+    return None if done.empty else max(done["period"])
+
+
+def explain_view(doc: dict[str, Any], unit: Unit, currency: str) -> dict[str, Any]:
+    """An explanation (``Explanation.to_dict()``) as the page shows it."""
+    text = lambda v: format_value(v, unit, currency)  # noqa: E731
+    ratio = doc["kind"] == "ratio"
+    rows = []
+    for s in doc["segments"]:
+        share = s["contribution"]
+        rows.append({
+            "label": " and ".join(f"{d} = {v}" for d, v in s["dimensions"].items()),
+            "dimensions": s["dimensions"],
+            "baseline": text(s["baseline"]),
+            "current": text(s["current"]),
+            "change": "–" if s["change"] is None else format_change(s["change"], None, unit),
+            "share": _pct(share, signed=False) if finite(share) else "–",
+            "bar": None if not finite(share) else max(0.0, min(abs(share), 1.0)) * 100,
+            "against": finite(share) and share < 0,
+            "mix": _pct(s["mix_effect"]) if ratio else None,
+            "rate": _pct(s["rate_effect"]) if ratio else None,
+        })  # fmt: skip
+    normal = doc.get("normal_variation")
+    return {
+        "metric": doc["metric"],
+        "ratio": ratio,
+        "current": {**doc["current"], "text": text(doc["current"]["value"])},
+        "baseline": {**doc["baseline"], "text": text(doc["baseline"]["value"])},
+        "change": "–"
+        if doc["change"] is None
+        else format_change(doc["change"], doc["change_pct"], unit),
+        "summary": doc["summary"],
+        "broad": doc["broad"],
+        "normal": normal,
+        "rows": rows,
+        "feedback": doc["feedback"],
+        "dimensions": doc["dimensions"],
+        "skipped": doc["skipped_dimensions"],
     }
