@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments clean
+.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ bench-calibration: $(VENV)/.installed-test
 ## make bench-experiments: 1M exposed users x 3 metrics through Northstar vs hand-written SQL
 bench-experiments: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/experiment_speed.py
+
+## make bench-explain: why DAU fell over 1M events, 6 dimensions, depth 2 vs hand-written SQL
+bench-explain: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/explain_speed.py
 
 ## make bench-fuzz: hostile requests against northstar serve on loopback: 0 x 5xx, every rejection kept
 bench-fuzz: $(VENV)/.installed-test
