@@ -495,7 +495,9 @@ def explain(
     if normal is not None and normal["within"]:
         summary += (
             f"; a change this size is within the metric's normal variation (±"
-            f"{normal['typical_change']:,.4g} from one {current.grain} to the next)"
+            f"{normal['typical_change']:,.4g} from one "
+            f"{current.grain or f'{(current.last - current.first).days + 1}-day window'} "
+            "to the next)"
         )
     return Explanation(
         metric=spec.id, kind=form.kind,
@@ -543,15 +545,31 @@ def _summary(
 def normal_variation(
     fetch: Fetch, spec: MetricSpec, current: Span, change: float | None
 ) -> dict[str, Any] | None:
-    """Whether ``change`` is within the period-over-period changes of the metric over the
-    ``NOISE_PERIODS`` periods before: within twice their standard deviation. Judged only
-    when the window is one whole period (the changes are then of like periods)."""
-    grain = current.grain
-    if grain is None or change is None:
+    """Whether ``change`` is within the window-over-window changes of the metric over the
+    ``NOISE_PERIODS`` like windows before: within twice their standard deviation. Like
+    windows: the periods before, for a whole period; else windows of as many days, read
+    from daily values by the metric's rollup (mean of days, or the last day)."""
+    if change is None:
         return None
-    first = shift_periods(current.first, grain, -(NOISE_PERIODS + 1))
-    frame = fetch([spec.id], grain, first, current.first - timedelta(days=1), ())
-    values = [float(v) for v in frame.sort_values("period")["value"] if v is not None and v == v]
+    grain = current.grain
+    if grain is not None:
+        first = shift_periods(current.first, grain, -(NOISE_PERIODS + 1))
+        frame = fetch([spec.id], grain, first, current.first - timedelta(days=1), ())
+        values = [float(v) for v in frame.sort_values("period")["value"] if v == v]
+    elif spec.rollup in (Rollup.mean, Rollup.end):
+        days = (current.last - current.first).days + 1
+        first = current.first - timedelta(days=days * (NOISE_PERIODS + 1))
+        frame = fetch([spec.id], Grain.day, first, current.first - timedelta(days=1), ())
+        daily = {p: float(v) for p, v in zip(frame["period"], frame["value"], strict=True)}
+        values = []
+        for k in range(NOISE_PERIODS + 1):
+            window = [first + timedelta(days=k * days + i) for i in range(days)]
+            if spec.rollup is Rollup.mean:
+                values.append(sum(daily.get(d, 0.0) for d in window) / days)
+            elif window[-1] in daily:
+                values.append(daily[window[-1]])
+    else:
+        return None
     if len(values) < 4:
         return None
     diffs = pd.Series(values).diff().dropna()
