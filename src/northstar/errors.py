@@ -20,7 +20,8 @@
     │   └── GoalFileError          goals.yaml is unreadable or holds an invalid entry
     ├── ExperimentError            an experiment, metric or statistics file that cannot work
     │   └── ExperimentNotFound     no exposures for that experiment (lists those there are)
-    └── ExplainError               a change that cannot be explained as asked (window, depth)
+    ├── ExplainError               a change that cannot be explained as asked (window, depth)
+    └── AnomalyError               a series or anomaly option that cannot be read
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -132,7 +133,12 @@ class ExplainError(NorthstarError):
     """``northstar explain`` asked with a window, comparison or depth that cannot work."""
 
 
+class AnomalyError(NorthstarError):
+    """A series file, direction or format that ``northstar anomalies`` cannot use."""
+
+
 __all__ = [
+    "AnomalyError",
     "ApiKeyError",
     "ExperimentError",
     "ExperimentNotFound",

@@ -30,7 +30,14 @@ from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
 from northstar.analyses.lifecycle import Lifecycle, lifecycle
 from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
 from northstar.analyses.stickiness import Stickiness, stickiness
-from northstar.errors import NorthstarError, QueryError, WorkspaceError
+from northstar.anomalies.series import (
+    KPI_CONFIG,
+    LOOKBACK,
+    MetricAnomalies,
+    check_direction,
+    metric_anomalies,
+)
+from northstar.errors import AnomalyError, NorthstarError, QueryError, WorkspaceError
 from northstar.experiments.analysis import (
     AnalyzeRequest,
     ExperimentList,
@@ -71,6 +78,7 @@ from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month
 from northstar.metrics.periods import Grain, resolve_window, shift_periods
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
+from northstar.metrics.spec import Direction
 from northstar.metrics.sql_cache import SqlCache
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
@@ -692,6 +700,38 @@ class Workspace:
         """The goals' KPIs an experiment can measure per exposed user (shown as guardrails
         beside its own metrics), and those it cannot."""
         return guardrails([g.metric for g in self.goal_book().goals], self.registry())
+
+    # -- anomalies (docs/alerts.md) ------------------------------------------------------
+    def anomalies(
+        self,
+        metric: str,
+        *,
+        grain: str = "day",
+        start: str | date | None = None,
+        end: str | date | None = None,
+        direction: str | None = None,
+        today: date | None = None,
+    ) -> MetricAnomalies:
+        """A metric's periods with the detector's expected value, band, score and flag.
+        ``direction`` defaults to the metric's bad direction (drops of a higher-is-better
+        KPI, rises of a lower-is-better one)."""
+        if grain not in KPI_CONFIG:
+            raise AnomalyError(f"--grain {grain!r}: use day, week or month")
+        spec = self.registry().get(metric)
+        way = (
+            check_direction(direction)
+            if direction
+            else ("down" if spec.direction is Direction.higher else "up")
+        )
+        asked = self.run_query(metric, grain=grain, start=start, end=end, today=today)
+        first = asked.window.start
+        # read a history before the range too: the detector learns from the past
+        frame = self.run_query(
+            metric, grain=grain, start=first - timedelta(days=LOOKBACK[grain]),
+            end=asked.window.end, today=today,
+        )  # fmt: skip
+        result = metric_anomalies(frame.frame, spec.id, grain, way, first=first)
+        return stamped(frame.as_of, result) if frame.as_of is not None else result
 
     # -- explain a change (docs/explain.md) -----------------------------------------------
     def explain(self, request: ExplainRequest, *, today: date | None = None) -> Explanation:

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from northstar.cli import analyses, cohorts, experiments, explain, feedback, goals, render, serve
+from northstar.cli import (
+    analyses,
+    anomalies,
+    cohorts,
+    experiments,
+    explain,
+    feedback,
+    goals,
+    render,
+    serve,
+)
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
 from northstar.ingest import parse_mapping
@@ -180,6 +190,7 @@ cohorts.register(app)  # ltv-cohorts
 feedback.register(app)  # survey comments
 experiments.register(app)  # experiments list|analyze|stats
 app.command()(explain.explain)  # why a KPI changed
+anomalies.register(app)  # anomalies detect SERIES.csv | anomalies METRIC
 app.command()(serve.serve)  # the tracking server
 app.command()(serve.status)
 app.add_typer(serve.keys_app, name="keys")

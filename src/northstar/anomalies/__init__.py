@@ -1,0 +1,1 @@
+"""Watch the KPIs: a causal anomaly detector and its series (docs/alerts.md)."""
