@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain clean
+.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,10 @@ bench-experiments: $(VENV)/.installed-test
 ## make bench-explain: why DAU fell over 1M events, 6 dimensions, depth 2 vs hand-written SQL
 bench-explain: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/explain_speed.py
+
+## make bench-nab: anomalies detect on the NAB subset in ../shared/nab, scored by NAB's scorer
+bench-nab: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/nab/run.py
 
 ## make bench-fuzz: hostile requests against northstar serve on loopback: 0 x 5xx, every rejection kept
 bench-fuzz: $(VENV)/.installed-test

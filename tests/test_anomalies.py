@@ -127,3 +127,51 @@ def test_the_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:
         out = run(*args)
         assert out.returncode == 1 and message in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_a_workspace_metric_flags_its_planted_drop(tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    from northstar.workspace import Workspace
+    from tests.metric_fixtures import load
+
+    ws = Workspace.init(tmp_path / "ws", timezone="UTC")
+    first = date(2026, 1, 1)
+    rng = np.random.default_rng(7)
+    rows, counts = [], []
+    for day in range(200):
+        n = int(rng.integers(18, 23)) if day != 150 else 3  # day 150: sign-ups collapse
+        counts.append(n)
+        when = (first + timedelta(days=day)).isoformat() + "T10:00:00Z"
+        rows += [(f"u{day}-{i}", when, "{}") for i in range(n)]
+    load(ws, "users", ["user_id", "created_at", "properties"], rows)
+    result = ws.anomalies("signups", grain="day", start="2026-04-01", end="2026-07-19",
+                          today=date(2026, 7, 20))  # fmt: skip
+    assert result.direction == "down"  # sign-ups: higher is better, drops alert
+    by_day = {r["period"]: r for r in result.rows}
+    assert min(by_day) == "2026-04-01"  # the history before the range only teaches
+    drop = (first + timedelta(days=150)).isoformat()
+    assert by_day[drop]["value"] == 3 and by_day[drop]["anomaly"] == 1
+    assert sum(r["anomaly"] for r in result.rows) == 1  # and nothing else alerts
+    assert by_day[drop]["expected"] == pytest.approx(float(np.median(counts[100:150])), abs=2.5)
+    assert set(result.rows[0]) == {
+        "period",
+        "value",
+        "expected",
+        "lower",
+        "upper",
+        "score",
+        "anomaly",
+    }
+
+
+def test_a_kpi_series_of_noise_stays_quiet() -> None:
+    from northstar.anomalies.series import KPI_CONFIG
+
+    alarms = 0
+    for seed in range(20):  # twenty years of daily Poisson(20) noise
+        y = np.random.default_rng(seed).poisson(20, 365).astype(float)
+        alarms += int(
+            detect(y, direction="down", config=KPI_CONFIG["day"], step_seconds=86400).anomaly.sum()
+        )
+    assert alarms == 0

@@ -16,10 +16,12 @@ from northstar.errors import AnomalyError
 DIRECTIONS = ("both", "up", "down")
 # A KPI series is short (a year of days, a few years of months): fewer points teach the
 # detector, and an episode lasts a few periods, not 150 points of a 5-minute series.
+# A KPI's bad day should alert that day: runs of 1 and 7 periods (0 false alarms on 20
+# simulated years of Poisson noise, tests/test_anomalies.py).
 KPI_CONFIG = {
-    "day": Config(warmup=28, quiet=7),
-    "week": Config(warmup=8, quiet=2),
-    "month": Config(warmup=6, quiet=1),
+    "day": Config(warmup=28, quiet=7, runs=(1, 7)),
+    "week": Config(warmup=8, quiet=2, runs=(1, 4)),
+    "month": Config(warmup=6, quiet=1, runs=(1, 3)),
 }
 
 
