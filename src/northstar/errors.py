@@ -21,7 +21,8 @@
     ├── ExperimentError            an experiment, metric or statistics file that cannot work
     │   └── ExperimentNotFound     no exposures for that experiment (lists those there are)
     ├── ExplainError               a change that cannot be explained as asked (window, depth)
-    └── AnomalyError               a series or anomaly option that cannot be read
+    ├── AnomalyError               a series or anomaly option that cannot be read
+    └── AlertConfigError           alerts.yaml is unreadable or holds an invalid rule or channel
 
 The CLI prints ``str(error)`` on one line of stderr and exits non-zero; it never shows a
 traceback for these. Anything else escaping is a bug.
@@ -137,7 +138,12 @@ class AnomalyError(NorthstarError):
     """A series file, direction or format that ``northstar anomalies`` cannot use."""
 
 
+class AlertConfigError(NorthstarError):
+    """``alerts.yaml`` cannot be read or holds an invalid rule or channel (named)."""
+
+
 __all__ = [
+    "AlertConfigError",
     "AnomalyError",
     "ApiKeyError",
     "ExperimentError",

@@ -248,6 +248,24 @@ class ServerSettings(_Section):
     )
 
 
+class SmtpSettings(_Section):
+    """The mail server alert e-mails go through (docs/alerts.md#channels). Secrets come
+    from the environment: the file names the variables, never the values."""
+
+    host: str | None = Field(default=None, description="SMTP server host (none: no e-mail).")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    sender: str = Field(
+        default="northstar@localhost", description="The From address of alert e-mails."
+    )
+    starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    username_env: str | None = Field(
+        default=None, description="Environment variable holding the SMTP user name."
+    )
+    password_env: str | None = Field(
+        default=None, description="Environment variable holding the SMTP password."
+    )
+
+
 class Settings(_Section):
     """Everything in ``northstar.yaml``."""
 
@@ -271,6 +289,7 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Store sharing.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="Server.")
     goals: GoalSettings = Field(default_factory=GoalSettings, description="Goals.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Alert e-mail.")
 
     @field_validator("timezone")
     @classmethod

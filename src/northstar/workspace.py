@@ -18,6 +18,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from northstar import clock
+from northstar.alerts.config import load_alerts
+from northstar.alerts.runner import Outcome
+from northstar.alerts.runner import history as alert_history
+from northstar.alerts.runner import run as run_alert_rules
 from northstar.analyses.events import known_events, property_dimensions
 from northstar.analyses.features import (
     FEATURES_FILE,
@@ -75,7 +80,7 @@ from northstar.ingest.live_log import LOG_DIR, PendingLog, pending, running_serv
 from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
 from northstar.metrics.feedback import Feedback, feedback
 from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
-from northstar.metrics.periods import Grain, resolve_window, shift_periods
+from northstar.metrics.periods import Grain, period_last_day, resolve_window, shift_periods
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction
@@ -732,6 +737,36 @@ class Workspace:
         )  # fmt: skip
         result = metric_anomalies(frame.frame, spec.id, grain, way, first=first)
         return stamped(frame.as_of, result) if frame.as_of is not None else result
+
+    # -- alerts (docs/alerts.md) ---------------------------------------------------------
+    def run_alerts(self, *, today: date | None = None) -> tuple[list[Outcome], AsOf]:
+        """Evaluate every rule of ``alerts.yaml`` once, deliver what fired or resolved,
+        and record it. A bad ``alerts.yaml`` raises before anything changes."""
+        config = load_alerts(self.path)
+        now = self.as_of(today)
+
+        def drivers(metric: str, grain: str, period: str) -> list[str]:
+            start = date.fromisoformat(period[:10])
+            end = period_last_day(start, Grain(grain))
+            found = self.explain(ExplainRequest(metric, start, end, depth=1, top=3),
+                                 today=now.today)  # fmt: skip
+            return [
+                " and ".join(f"{d} = {v}" for d, v in s.key)
+                + (f" ({s.contribution:.0%} of the change)" if s.contribution is not None else "")
+                for s in found.segments
+            ]
+
+        server = self.settings.server
+        outcomes = run_alert_rules(
+            config, self, self.path, self.settings.smtp, today=now.today,
+            now=clock.now(self.settings.timezone), last_event=now.last_event,
+            base_url=f"http://{server.host}:{server.port}", drivers=drivers,
+        )  # fmt: skip
+        return outcomes, now
+
+    def alert_history(self, limit: int = 200) -> list[dict[str, Any]]:
+        """What the alert runs found and delivered, oldest first."""
+        return alert_history(self.path, limit)
 
     # -- explain a change (docs/explain.md) -----------------------------------------------
     def explain(self, request: ExplainRequest, *, today: date | None = None) -> Explanation:

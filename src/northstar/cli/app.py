@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from northstar.cli import (
+    alerts,
     analyses,
     anomalies,
     cohorts,
@@ -191,6 +192,7 @@ feedback.register(app)  # survey comments
 experiments.register(app)  # experiments list|analyze|stats
 app.command()(explain.explain)  # why a KPI changed
 anomalies.register(app)  # anomalies detect SERIES.csv | anomalies METRIC
+alerts.register(app)  # alerts run | alerts history
 app.command()(serve.serve)  # the tracking server
 app.command()(serve.status)
 app.add_typer(serve.keys_app, name="keys")

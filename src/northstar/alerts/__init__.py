@@ -1,0 +1,1 @@
+"""Alert rules, their episodes and their delivery (docs/alerts.md)."""

@@ -1,0 +1,229 @@
+"""Alert rules end to end: a real SMTP server (aiosmtpd) and a real HTTP receiver on
+loopback, episodes that notify once when they fire and once when they resolve, signed
+webhooks, failed deliveries kept and retried, a bad alerts.yaml that changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from aiosmtpd.controller import Controller
+
+from northstar.alerts import delivery
+from northstar.errors import AlertConfigError
+from northstar.workspace import Workspace
+from tests.metric_fixtures import load
+
+FIRST = date(2026, 1, 1)
+DROP = FIRST + timedelta(days=150)  # sign-ups collapse that day
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+class Receiver:
+    """A loopback HTTP server keeping what it is sent; ``failures`` answers 500 first."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.failures = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers),
+                                          "body": body})  # fmt: skip
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def on(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.server.shutdown()
+
+
+@pytest.fixture
+def ws(tmp_path: Path, smtp: tuple[Mailbox, int], receiver: Receiver,
+       monkeypatch: pytest.MonkeyPatch) -> Workspace:  # fmt: skip
+    monkeypatch.setattr(delivery, "BACKOFF", (0.01, 0.01))
+    monkeypatch.setenv("NS_HOOK_SECRET", "s3cret")
+    ws = Workspace.init(tmp_path / "ws", timezone="UTC",
+                        smtp={"host": "127.0.0.1", "port": smtp[1], "starttls": False})  # fmt: skip
+    rng = np.random.default_rng(7)
+    rows = []
+    for day in range(200):
+        n = int(rng.integers(18, 23)) if FIRST + timedelta(days=day) != DROP else 3
+        when = (FIRST + timedelta(days=day)).isoformat() + "T10:00:00Z"
+        rows += [(f"u{day}-{i}", when, "{}") for i in range(n)]
+    load(ws, "users", ["user_id", "created_at", "properties"], rows)
+    (ws.path / "alerts.yaml").write_text(
+        f"""
+channels:
+  team-mail: {{type: email, to: [pm@example.com]}}
+  ops-hook: {{type: webhook, url: "{receiver.url}/hook", secret_env: NS_HOOK_SECRET}}
+  product: {{type: slack, url: "{receiver.url}/slack"}}
+rules:
+  - {{name: signups-drop, metric: signups, grain: day, when: anomaly, direction: down, channels: [team-mail, ops-hook, product]}}
+  - {{name: signups-low, metric: signups, grain: day, when: below, value: 10, channels: [ops-hook]}}
+""",
+        encoding="utf-8",
+    )
+    return ws
+
+
+def run(ws: Workspace, day: date) -> dict[str, Any]:
+    outcomes, _ = ws.run_alerts(today=day)
+    return {o.rule: o for o in outcomes}
+
+
+def test_an_episode_notifies_once_when_it_fires_and_once_when_it_resolves(
+    ws: Workspace, smtp: tuple[Mailbox, int], receiver: Receiver
+) -> None:
+    box, _ = smtp
+    before = run(ws, DROP)  # the drop's day is not complete yet: nothing
+    assert before == {}
+    fired = run(ws, DROP + timedelta(days=1))
+    drop = fired["signups-drop"]
+    assert (drop.state, drop.period, drop.value) == ("fired", DROP.isoformat(), 3)
+    assert drop.delivered == ["team-mail", "ops-hook", "product"]
+    assert fired["signups-low"].state == "fired"
+    # the e-mail, through the real SMTP server
+    (mail,) = box.messages
+    assert "signups-drop" in mail["Subject"] and mail["To"] == "pm@example.com"
+    assert "signups was 3 on " + DROP.isoformat() in mail.get_payload()
+    assert "/explore?metric=signups&grain=day" in mail.get_payload()
+    # the webhook: JSON signed with HMAC-SHA256 of the raw body
+    hooks = receiver.on("/hook")
+    body = next(h["body"] for h in hooks if json.loads(h["body"])["rule"] == "signups-drop")
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    signed = next(h for h in hooks if h["body"] == body)["headers"]["X-Northstar-Signature"]
+    assert signed == expected
+    sent = json.loads(body)
+    assert (sent["state"], sent["value"], sent["period"]) == ("fired", 3, DROP.isoformat())
+    # Slack's incoming-webhook format
+    (slack,) = receiver.on("/slack")
+    assert "signups-drop" in json.loads(slack["body"])["text"]
+    # the same day again: the episode goes on, nobody is notified again
+    again = run(ws, DROP + timedelta(days=1))
+    assert again["signups-drop"].state == "ongoing" and again["signups-drop"].delivered == []
+    assert len(box.messages) == 1
+    # days later the series is back to normal: resolved, notified once
+    later = {}
+    for k in range(2, 12):
+        later = run(ws, DROP + timedelta(days=k))
+        if "signups-drop" in later and later["signups-drop"].state == "resolved":
+            break
+    assert later["signups-drop"].state == "resolved"
+    assert later["signups-drop"].delivered == ["team-mail", "ops-hook", "product"]
+    assert len(box.messages) == 2 and "RESOLVED" in box.messages[1]["Subject"]
+    states = [h["state"] for h in ws.alert_history() if h.get("rule") == "signups-drop"]
+    assert states[0] == "fired" and states[-1] == "resolved"
+
+
+def test_a_failed_delivery_is_recorded_and_delivered_on_the_next_run(
+    ws: Workspace, receiver: Receiver
+) -> None:
+    receiver.failures = 100  # the receiver is down: every try of this run fails
+    outcomes = run(ws, DROP + timedelta(days=1))
+    assert "ops-hook" in outcomes["signups-drop"].failed
+    assert "team-mail" in outcomes["signups-drop"].delivered
+    assert any(h.get("failed") for h in ws.alert_history())
+    receiver.failures = 0
+    run(ws, DROP + timedelta(days=1))
+    assert [json.loads(h["body"])["rule"] for h in receiver.on("/hook")].count("signups-drop") == 1
+    assert any(h["state"] == "redelivered" for h in ws.alert_history())
+
+
+def test_a_bad_alerts_file_is_one_error_and_changes_nothing(ws: Workspace) -> None:
+    run(ws, DROP + timedelta(days=1))
+    state = (ws.path / "alerts" / "state.json").read_text()
+    text = (ws.path / "alerts.yaml").read_text().replace("[ops-hook]}", "[nowhere]}")
+    (ws.path / "alerts.yaml").write_text(text)
+    with pytest.raises(AlertConfigError, match="rule 'signups-low'.*unknown channel 'nowhere'"):
+        ws.run_alerts(today=DROP + timedelta(days=2))
+    assert (ws.path / "alerts" / "state.json").read_text() == state
+    (ws.path / "alerts.yaml").write_text("rules:\n  - {name: x, when: anomaly, channels: [a]}\n")
+    with pytest.raises(AlertConfigError, match="needs metric"):
+        ws.run_alerts(today=DROP + timedelta(days=2))
+
+
+def test_the_cli_prints_the_contract(ws: Workspace) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "from northstar.cli.app import main; main()", "alerts", "run",
+         "-w", str(ws.path), "--as-of", (DROP + timedelta(days=1)).isoformat(), "--format", "json"],
+        capture_output=True, text=True, check=False,
+        env={**__import__("os").environ, "NS_HOOK_SECRET": "s3cret"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {"rule", "metric", "period", "value", "expected", "state", "delivered"} <= set(rows[0])
+    history = subprocess.run(
+        [sys.executable, "-c", "from northstar.cli.app import main; main()", "alerts", "history",
+         "-w", str(ws.path), "--format", "json"], capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert history.returncode == 0 and json.loads(history.stdout)[0]["state"] == "fired"
+
+
+def test_muted_and_snoozed_rules_stay_silent(ws: Workspace, smtp: tuple[Mailbox, int]) -> None:
+    text = (ws.path / "alerts.yaml").read_text()
+    text = text.replace("value: 10, channels", "value: 10, muted: true, channels")
+    snooze = (DROP + timedelta(days=3)).isoformat()
+    text = text.replace(
+        "direction: down, channels", f"direction: down, snooze_until: {snooze}, channels"
+    )
+    (ws.path / "alerts.yaml").write_text(text)
+    assert run(ws, DROP + timedelta(days=1)) == {}
+    assert smtp[0].messages == []
