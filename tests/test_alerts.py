@@ -227,3 +227,28 @@ def test_muted_and_snoozed_rules_stay_silent(ws: Workspace, smtp: tuple[Mailbox,
     (ws.path / "alerts.yaml").write_text(text)
     assert run(ws, DROP + timedelta(days=1)) == {}
     assert smtp[0].messages == []
+
+
+def test_the_server_evaluates_the_rules_on_its_schedule(tmp_path: Path, receiver: Receiver) -> None:
+    import time
+
+    from tests.server_helpers import running_server
+
+    ws = Workspace.init(tmp_path / "served", timezone="UTC", server={"alerts_seconds": 1})
+    (ws.path / "alerts.yaml").write_text(
+        f"""
+channels:
+  hook: {{type: webhook, url: "{receiver.url}/hook"}}
+rules:
+  - {{name: stale, when: stale, hours: 24, channels: [hook]}}
+""",
+        encoding="utf-8",
+    )
+    with running_server(ws, today="2026-12-05"):
+        deadline = time.monotonic() + 30
+        while not receiver.on("/hook") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    (hook,) = receiver.on("/hook")  # fired once; the next rounds see it ongoing
+    body = json.loads(hook["body"])
+    assert (body["rule"], body["state"]) == ("stale", "fired")
+    assert Workspace(ws.path).alert_history()[0]["state"] == "fired"

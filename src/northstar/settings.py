@@ -240,6 +240,13 @@ class ServerSettings(_Section):
         le=300,
         description="How often accepted events move from the ingestion log into the store.",
     )
+    alerts_seconds: float = Field(
+        default=900,
+        ge=0,
+        le=86400,
+        description="How often the server evaluates the rules of alerts.yaml (0: never; "
+        "use 'northstar alerts run' from cron instead).",
+    )
     pages: PageAccess = Field(
         default=PageAccess.loopback,
         description="Who may open the web pages: 'loopback' (browsers on the server machine, "

@@ -31,6 +31,7 @@ from northstar import clock
 from northstar._version import __version__
 from northstar.errors import ServerError
 from northstar.ingest.live_log import LOG_DIR, SERVER_FILE
+from northstar.server.alerts_schedule import AlertSchedule
 from northstar.server.auth import KeyCache
 from northstar.server.flusher import Flusher
 from northstar.server.log import IngestLog
@@ -85,6 +86,8 @@ def create_app(
             interval=flush_seconds or ws.settings.server.flush_seconds,
         )  # fmt: skip
         flusher.start()
+        alerts = AlertSchedule(ws, ws.settings.server.alerts_seconds)
+        alerts.start()
         app.state.northstar = ServerState(ws.path, ws.settings.timezone, log_, keys, flusher)
         # Requests allocate many short-lived objects; keep the collector from walking the
         # hundreds of thousands that imports left behind (a third of the CPU otherwise).
@@ -101,6 +104,7 @@ def create_app(
         try:
             yield
         finally:
+            alerts.stop()
             flusher.stop()
             log_.close()
             if listening is not None:
