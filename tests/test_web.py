@@ -218,6 +218,12 @@ def test_explorer_draws_the_metric_with_table_csv_and_json(
     assert spec["type"] == "bar"
     kinds = {d["label"]: d.get("type", "bar") for d in spec["data"]["datasets"]}
     assert kinds["plan"] == "line" and kinds.get("target", "line") == "line"
+    # Issue 20: the detector's expected range is drawn (the same numbers as the CLI's)
+    found = demo_ws.anomalies(goal.metric, grain=goal.grain.value)
+    band = next(d for d in spec["data"]["datasets"] if d["label"] == "expected range")
+    labels = spec["data"]["labels"]
+    upper = {r["period"][:10]: r["upper"] for r in found.rows}
+    assert band["data"] == [upper.get(p) for p in labels]
 
 
 def test_lifecycle_and_stickiness_show_their_numbers(

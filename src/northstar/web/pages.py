@@ -113,8 +113,18 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
         lines = present.goal_lines(call(request, ws.track_goal, goal.id), form.grain)
     if not form.by and not form.where:
         context["why"] = present.why_link(spec.id, form.grain, present.last_complete_period(frame))
+    watch = None
+    if not form.by and not form.where and form.grain in ("day", "week", "month"):
+        try:  # the detector's expected range and flags, and the alerts sent, on the chart
+            found = call(request, ws.anomalies, spec.id, grain=form.grain,
+                         start=form.start or None, end=form.end or None)  # fmt: skip
+            sent = [h for h in ws.alert_history() if h.get("metric") == spec.id
+                    and h.get("state") == "fired"]  # fmt: skip
+            watch = {"rows": found.rows, "alerts": sent}
+        except NorthstarError:
+            watch = None
     context["result"] = present.explorer_view(frame, spec, ws.settings.currency, lines,
-                                              form.chart)  # fmt: skip
+                                              form.chart, watch)  # fmt: skip
     context["goal"] = goal
     context["api_query"] = form.api_query()
     return page(request, "explore.html", context)

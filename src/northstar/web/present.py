@@ -205,8 +205,9 @@ CHART_KINDS = ("line", "bar")
 
 
 def explorer_view(
-    frame: Any, spec: Any, currency: str, lines: dict[str, Any] | None, kind: str = ""
-) -> dict[str, Any]:
+    frame: Any, spec: Any, currency: str, lines: dict[str, Any] | None, kind: str = "",
+    watch: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Chart data and table rows of a metric query (``Workspace.query``); ``kind`` is
     line or bar (default: bars for one or two periods, else lines)."""
     unit = spec.unit
@@ -249,6 +250,8 @@ def explorer_view(
         if lines["aim"] is not None:
             data = [lines["aim"] for _ in labels]
             datasets.append(_line("target", data, "#c92a2a", borderWidth=1.5))
+    if watch is not None and not keys:
+        datasets += _watch_datasets(watch, labels)
     if kind not in CHART_KINDS:
         kind = "bar" if len(labels) <= 2 and not keys else "line"
     options: dict[str, Any] = {"plugins": {"legend": {"position": "bottom"}}}
@@ -257,6 +260,34 @@ def explorer_view(
     chart = {"type": kind, "data": {"labels": labels, "datasets": datasets}, "options": options}
     return {"dims": keys, "rows": rows, "chart": chart, "unit": unit.value,
             "has_compare": "previous" in frame.columns}  # fmt: skip
+
+
+def _watch_datasets(watch: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
+    """The detector's expected range (shaded), the points it flags and the alerts that
+    fired, on the explorer's chart (``Workspace.anomalies`` rows, alert history)."""
+    rows = {str(r["period"])[:10]: r for r in watch.get("rows", [])}
+    pick = lambda key: [rows[p][key] if p in rows else None for p in labels]  # noqa: E731
+    flagged = [rows[p]["value"] if p in rows and rows[p]["anomaly"] else None for p in labels]
+    fired = {str(a.get("period") or "")[:10] for a in watch.get("alerts", [])}
+    alerts = [rows[p]["value"] if p in rows and p in fired else None for p in labels]
+    out = [
+        _line("expected low", pick("lower"), "#adb5bd", borderWidth=0),
+        _line(
+            "expected range",
+            pick("upper"),
+            "#adb5bd",
+            borderWidth=0,
+            fill="-1",
+            backgroundColor="rgba(134, 142, 150, 0.15)",
+        ),
+    ]
+    if any(v is not None for v in flagged):
+        out.append({"type": "line", "label": "anomaly", "data": flagged, "color": "#e03131",
+                    "showLine": False, "pointRadius": 5, "pointStyle": "circle"})  # fmt: skip
+    if any(v is not None for v in alerts):
+        out.append({"type": "line", "label": "alert sent", "data": alerts, "color": "#c92a2a",
+                    "showLine": False, "pointRadius": 8, "pointStyle": "triangle"})  # fmt: skip
+    return out
 
 
 def heat(p: float | None) -> str:
