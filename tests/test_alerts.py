@@ -252,3 +252,26 @@ rules:
     body = json.loads(hook["body"])
     assert (body["rule"], body["state"]) == ("stale", "fired")
     assert Workspace(ws.path).alert_history()[0]["state"] == "fired"
+
+
+def test_the_alerts_page_shows_rules_history_and_snoozes(ws: Workspace) -> None:
+    import httpx
+
+    from tests.server_helpers import running_server
+
+    run(ws, DROP + timedelta(days=1))
+    with running_server(ws, today=(DROP + timedelta(days=1)).isoformat()) as srv:
+        client = httpx.Client(base_url=srv.url, timeout=30)
+        page = client.get("/alerts")
+        assert page.status_code == 200
+        assert 'data-rule="signups-drop"' in page.text and "firing" in page.text
+        assert "signups was 3 on " + DROP.isoformat() in page.text  # the history
+        client.cookies.update(page.cookies)  # the page session (docs/web.md)
+        snoozed = client.post("/alerts/signups-drop/snooze", data={"until": "2026-07-01"},
+                              follow_redirects=True)  # fmt: skip
+        assert snoozed.status_code == 200 and "through 2026-07-01" in snoozed.text
+    rules = {r["name"]: r for r in Workspace(ws.path).alert_rules(today=DROP + timedelta(days=2))}
+    assert rules["signups-drop"]["state"] == "snoozed"
+    assert run(ws, DROP + timedelta(days=2)).get("signups-drop") is None  # silent
+    with pytest.raises(AlertConfigError, match="no alert rule 'nope'"):
+        ws.snooze_alert("nope", "2026-07-01")

@@ -22,7 +22,9 @@ from northstar import clock
 from northstar.alerts.config import load_alerts
 from northstar.alerts.runner import Outcome
 from northstar.alerts.runner import history as alert_history
+from northstar.alerts.runner import overview as alert_overview
 from northstar.alerts.runner import run as run_alert_rules
+from northstar.alerts.runner import snooze as snooze_alert_rule
 from northstar.analyses.events import known_events, property_dimensions
 from northstar.analyses.features import (
     FEATURES_FILE,
@@ -42,7 +44,13 @@ from northstar.anomalies.series import (
     check_direction,
     metric_anomalies,
 )
-from northstar.errors import AnomalyError, NorthstarError, QueryError, WorkspaceError
+from northstar.errors import (
+    AlertConfigError,
+    AnomalyError,
+    NorthstarError,
+    QueryError,
+    WorkspaceError,
+)
 from northstar.experiments.analysis import (
     AnalyzeRequest,
     ExperimentList,
@@ -80,7 +88,13 @@ from northstar.ingest.live_log import LOG_DIR, PendingLog, pending, running_serv
 from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
 from northstar.metrics.feedback import Feedback, feedback
 from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
-from northstar.metrics.periods import Grain, period_last_day, resolve_window, shift_periods
+from northstar.metrics.periods import (
+    Grain,
+    parse_date,
+    period_last_day,
+    resolve_window,
+    shift_periods,
+)
 from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cache_key, run_query
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction
@@ -763,6 +777,20 @@ class Workspace:
             base_url=f"http://{server.host}:{server.port}", drivers=drivers,
         )  # fmt: skip
         return outcomes, now
+
+    def alert_rules(self, *, today: date | None = None) -> list[dict[str, Any]]:
+        """The rules of ``alerts.yaml`` with their state (firing, quiet, muted, snoozed)."""
+        return alert_overview(load_alerts(self.path), self.path, self.as_of(today).today)
+
+    def snooze_alert(self, rule: str, until: str | date | None) -> None:
+        """Silence a rule through ``until`` (None: wake it up)."""
+        names = [r.name for r in load_alerts(self.path).rules]
+        if rule not in names:
+            raise AlertConfigError(
+                f"no alert rule {rule!r}; the rules are {', '.join(names) or 'none'}"
+            )
+        day = parse_date(until, "snooze date") if until else None
+        snooze_alert_rule(self.path, rule, day)
 
     def alert_history(self, limit: int = 200) -> list[dict[str, Any]]:
         """What the alert runs found and delivered, oldest first."""

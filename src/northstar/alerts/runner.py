@@ -187,6 +187,38 @@ def history(folder: Path, limit: int = 200) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def snooze(folder: Path, rule: str, until: date | None) -> None:
+    """Silence ``rule`` through ``until`` (None: wake it up), kept in the state."""
+    state = load_state(folder)
+    snoozed: dict[str, str] = state.setdefault("snoozed", {})
+    if until is None:
+        snoozed.pop(rule, None)
+    else:
+        snoozed[rule] = until.isoformat()
+    _save_state(folder, state)
+
+
+def overview(alerts: AlertsFile, folder: Path, today: date) -> list[dict[str, Any]]:
+    """Every rule with its state: firing (since which period), quiet, muted or snoozed."""
+    state = load_state(folder)
+    firing, snoozed = state.get("firing", {}), state.get("snoozed", {})
+    out = []
+    for rule in alerts.rules:
+        until = snoozed.get(rule.name) or (
+            rule.snooze_until.isoformat() if rule.snooze_until else None
+        )
+        if until is not None and until < today.isoformat():
+            until = None
+        status = ("muted" if rule.muted else "snoozed" if until
+                  else "firing" if rule.name in firing else "quiet")  # fmt: skip
+        out.append({
+            "name": rule.name, "when": rule.when, "metric": rule.metric, "goal": rule.goal,
+            "grain": rule.grain, "channels": rule.channels, "state": status,
+            "since": firing.get(rule.name), "snoozed_until": until,
+        })  # fmt: skip
+    return out
+
+
 # -- one run ----------------------------------------------------------------------------
 def _message(rule: Rule, finding: Finding, state: str, link: str | None,
              drivers: Sequence[str]) -> Message:  # fmt: skip
@@ -238,8 +270,11 @@ def run(
             item["error"] = str(exc)
             still.append(item)
     state["owed"] = still
+    snoozed = state.setdefault("snoozed", {})
     for rule in alerts.rules:
         if rule.muted or (rule.snooze_until is not None and today <= rule.snooze_until):
+            continue
+        if rule.name in snoozed and today.isoformat() <= snoozed[rule.name]:
             continue
         finding = evaluate(rule, source, today, now, last_event)
         was = rule.name in firing

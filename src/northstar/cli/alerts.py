@@ -69,5 +69,19 @@ def history_(
     console.print(table)
 
 
+@app.command()
+def snooze(
+    rule: Annotated[str, typer.Argument(help="The rule's name in alerts.yaml.")],
+    until: Annotated[str | None, typer.Option(help="Silent through this day, YYYY-MM-DD.")] = None,
+    wake: Annotated[bool, typer.Option("--wake", help="End the snooze now.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Silence a rule until a day (or --wake it)."""
+    if not wake and until is None:
+        raise AlertConfigError("give --until YYYY-MM-DD, or --wake to end a snooze")
+    open_workspace(workspace).snooze_alert(rule, None if wake else until)
+    console.print(f"{rule}: " + ("awake" if wake else f"snoozed through {until}"))
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="alerts")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from northstar.errors import (
+    AlertConfigError,
     ExperimentError,
     ExperimentNotFound,
     ExplainError,
@@ -501,3 +502,26 @@ def explain_page(
         context["x"] = present.explain_view(result.to_dict(), spec.unit, ws.settings.currency)
         context["spec"] = spec
     return page(request, "explain.html", context)
+
+
+# -- alerts ---------------------------------------------------------------------------------
+@router.get("/alerts")
+def alerts_page(request: Request) -> Response:
+    """The rules of alerts.yaml with their state, snooze, and what was sent."""
+    ws = workspace(request)
+    context: dict[str, Any] = {"rules": [], "history": []}
+    try:
+        context["rules"] = call(request, ws.alert_rules)
+    except AlertConfigError as exc:
+        context["error"] = str(exc)
+    context["history"] = list(reversed(ws.alert_history(100)))
+    return page(request, "alerts.html", context)
+
+
+@router.post("/alerts/{rule}/snooze")
+async def alert_snooze(request: Request, rule: str) -> Response:
+    ws = workspace(request)
+    form = await _form(request)
+    until = form.get("until") or None
+    call(request, ws.snooze_alert, rule, None if form.get("wake") else until)
+    return RedirectResponse("/alerts", status_code=303)
