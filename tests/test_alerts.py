@@ -275,3 +275,31 @@ def test_the_alerts_page_shows_rules_history_and_snoozes(ws: Workspace) -> None:
     assert run(ws, DROP + timedelta(days=2)).get("signups-drop") is None  # silent
     with pytest.raises(AlertConfigError, match="no alert rule 'nope'"):
         ws.snooze_alert("nope", "2026-07-01")
+
+
+def test_a_rule_by_segment_names_the_segment_and_a_file_channel_keeps_it(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "seg", timezone="UTC")
+    rng = np.random.default_rng(3)
+    rows = []
+    for day in range(200):
+        when = (FIRST + timedelta(days=day)).isoformat() + "T10:00:00Z"
+        for plan in ("free", "pro"):
+            n = int(rng.integers(18, 23))
+            if plan == "pro" and FIRST + timedelta(days=day) == DROP:
+                n = 2  # only Pro sign-ups collapse; the total barely moves
+            rows += [(f"u{day}-{plan}-{i}", when, json.dumps({"plan": plan})) for i in range(n)]
+    load(ws, "users", ["user_id", "created_at", "properties"], rows)
+    (ws.path / "alerts.yaml").write_text(
+        """
+channels:
+  inbox: {type: file, path: alerts/inbox.jsonl}
+rules:
+  - {name: signups-by-plan, metric: signups, when: anomaly, direction: down, by: plan, channels: [inbox]}
+""",
+        encoding="utf-8",
+    )
+    fired = run(ws, DROP + timedelta(days=1))["signups-by-plan"]
+    assert fired.state == "fired" and fired.delivered == ["inbox"] and fired.value == 2
+    assert "signups for plan = pro was 2" in fired.message
+    (line,) = (ws.path / "alerts" / "inbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["rule"] == "signups-by-plan"

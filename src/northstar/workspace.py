@@ -730,10 +730,12 @@ class Workspace:
         end: str | date | None = None,
         direction: str | None = None,
         today: date | None = None,
+        by: str | None = None,
     ) -> MetricAnomalies:
         """A metric's periods with the detector's expected value, band, score and flag.
         ``direction`` defaults to the metric's bad direction (drops of a higher-is-better
-        KPI, rises of a lower-is-better one)."""
+        KPI, rises of a lower-is-better one). With ``by``, every segment of that dimension
+        is scored on its own series (rows carry the segment)."""
         if grain not in KPI_CONFIG:
             raise AnomalyError(f"--grain {grain!r}: use day, week or month")
         spec = self.registry().get(metric)
@@ -747,9 +749,15 @@ class Workspace:
         # read a history before the range too: the detector learns from the past
         frame = self.run_query(
             metric, grain=grain, start=first - timedelta(days=LOOKBACK[grain]),
-            end=asked.window.end, today=today,
+            end=asked.window.end, today=today, by=by,
         )  # fmt: skip
-        result = metric_anomalies(frame.frame, spec.id, grain, way, first=first)
+        if by is None:
+            result = metric_anomalies(frame.frame, spec.id, grain, way, first=first)
+        else:
+            result = MetricAnomalies(spec.id, grain, way, by=by)
+            for segment, part in frame.frame.groupby(by, dropna=False):
+                scored = metric_anomalies(part, spec.id, grain, way, first=first)
+                result.rows += [{**r, "segment": str(segment)} for r in scored.rows]
         return stamped(frame.as_of, result) if frame.as_of is not None else result
 
     # -- alerts (docs/alerts.md) ---------------------------------------------------------

@@ -33,12 +33,21 @@ class WebhookChannel(_Model):
     secret_env: str | None = None  # environment variable with the HMAC secret
 
 
+class FileChannel(_Model):
+    """Alerts appended as JSON lines to a file in the workspace (a log, a demo, a test)."""
+
+    type: Literal["file"]
+    path: str = Field(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$")  # inside the workspace
+
+
 class SlackChannel(_Model):
     type: Literal["slack"]
     url: str = Field(pattern=r"^https?://")
 
 
-Channel = Annotated[EmailChannel | WebhookChannel | SlackChannel, Field(discriminator="type")]
+Channel = Annotated[
+    EmailChannel | WebhookChannel | SlackChannel | FileChannel, Field(discriminator="type")
+]
 
 
 class Rule(_Model):
@@ -47,6 +56,7 @@ class Rule(_Model):
     metric: str | None = None
     goal: str | None = None
     grain: Literal["day", "week", "month"] = "day"
+    by: str | None = None  # anomaly rules: watch every segment of this dimension
     direction: Literal["both", "up", "down"] | None = None
     value: float | None = None
     compare: Literal["previous_period", "previous_week"] = "previous_period"
@@ -103,7 +113,7 @@ def _where(exc: ValidationError, data: object) -> str:
         loc = loc[2:]
     elif len(loc) >= 2 and loc[0] == "channels":
         label = f"channel {loc[1]!r}"
-        loc = [p for p in loc[2:] if p not in ("email", "webhook", "slack")]
+        loc = [p for p in loc[2:] if p not in ("email", "webhook", "slack", "file")]
     field = ".".join(str(p) for p in loc)
     msg = str(err["msg"]).removeprefix("Value error, ")
     return ", ".join(p for p in (label, field) if p) + f": {msg}" if (label or field) else msg

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from northstar.alerts.config import EmailChannel, SlackChannel, WebhookChannel
+from northstar.alerts.config import EmailChannel, FileChannel, SlackChannel, WebhookChannel
 from northstar.settings import SmtpSettings
 
 BACKOFF: tuple[float, ...] = (0.5, 2.0)  # seconds between tries (bounded: 3 tries)
@@ -64,12 +65,21 @@ def _post(url: str, body: bytes, headers: Mapping[str, str]) -> None:
 
 
 def deliver(
-    channel: EmailChannel | WebhookChannel | SlackChannel,
+    channel: EmailChannel | WebhookChannel | SlackChannel | FileChannel,
     message: Message,
     smtp: SmtpSettings,
     env: Mapping[str, str] = os.environ,
+    folder: Path | None = None,
 ) -> None:
     """Send ``message`` through one channel (retried; DeliveryError when it cannot)."""
+    if isinstance(channel, FileChannel):
+        if folder is None or ".." in Path(channel.path).parts:
+            raise DeliveryError(f"{channel.path}: a file channel writes inside the workspace")
+        target = folder / channel.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(message.payload, sort_keys=True) + "\n")
+        return
     if isinstance(channel, WebhookChannel):
         body = json.dumps(message.payload, sort_keys=True).encode()
         headers = {"Content-Type": "application/json"}

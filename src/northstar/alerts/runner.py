@@ -30,7 +30,7 @@ class Source(Protocol):
     """What the rules read (the Workspace provides it)."""
 
     def anomalies(self, metric: str, *, grain: str, direction: str | None,
-                  today: date | None) -> Any: ...  # fmt: skip
+                  today: date | None, by: str | None = None) -> Any: ...  # fmt: skip
     def query(self, metrics: str, *, grain: str, start: date, end: date,
               today: date | None) -> pd.DataFrame: ...  # fmt: skip
     def track_goal(self, goal_id: str, *, today: date | None) -> Any: ...
@@ -104,16 +104,20 @@ def evaluate(rule: Rule, source: Source, today: date, now: datetime,
     assert rule.metric is not None
     if rule.when == "anomaly":
         found = source.anomalies(rule.metric, grain=rule.grain, direction=rule.direction,
-                                 today=today)  # fmt: skip
+                                 today=today, by=rule.by)  # fmt: skip
         rows = [r for r in found.rows if r["score"] is not None]
         if not rows:
             return Finding(False, metric=rule.metric)
-        last = rows[-1]
+        latest = max(r["period"] for r in rows)
+        candidates = [r for r in rows if r["period"] == latest]
+        # the segment that alerts (the most surprising one), else the highest score
+        last = max(candidates, key=lambda r: (r["anomaly"], r["score"]))
         active = bool(last["anomaly"]) or last["score"] >= ONGOING_SCORE
         band = ("" if last["lower"] is None else
                 f" (expected {last['expected']:,.4g}, normal range {last['lower']:,.4g}–"
                 f"{last['upper']:,.4g})")  # fmt: skip
-        what = f"{rule.metric} was {last['value']:,.4g} on {last['period']}{band}"
+        who = f" for {rule.by} = {last['segment']}" if rule.by else ""
+        what = f"{rule.metric}{who} was {last['value']:,.4g} on {last['period']}{band}"
         return Finding(active, fresh=bool(last["anomaly"]), metric=rule.metric, what=what,
                        period=last["period"], value=last["value"],
                        expected=last["expected"])  # fmt: skip
@@ -263,7 +267,7 @@ def run(
             continue
         msg = Message(item["subject"], item["text"], item["payload"], item.get("link"))
         try:
-            deliver(channel, msg, smtp, env)
+            deliver(channel, msg, smtp, env, folder)
             _record(folder, {"at": now.isoformat(), "rule": item["payload"]["rule"],
                              "state": "redelivered", "delivered": [item["channel"]]})  # fmt: skip
         except DeliveryError as exc:
@@ -303,7 +307,7 @@ def run(
         if status in ("fired", "resolved"):
             for name in rule.channels:
                 try:
-                    deliver(alerts.channels[name], message, smtp, env)
+                    deliver(alerts.channels[name], message, smtp, env, folder)
                     outcome.delivered.append(name)
                 except DeliveryError as exc:
                     outcome.failed[name] = str(exc)

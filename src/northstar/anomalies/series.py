@@ -114,18 +114,22 @@ class MetricAnomalies:
     direction: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     as_of: Any = None
+    by: str | None = None  # rows carry "segment": the dimension's value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
             "grain": self.grain,
             "direction": self.direction,
+            **({"by": self.by} if self.by else {}),
             "rows": self.rows,
             "as_of": self.as_of.to_dict() if self.as_of is not None else None,
         }
 
     def frame(self) -> pd.DataFrame:
         cols = ["period", "value", "expected", "lower", "upper", "score", "anomaly"]
+        if self.by:
+            cols = ["segment", *cols]
         return pd.DataFrame(self.rows, columns=cols)
 
 

@@ -37,6 +37,9 @@ def anomalies(
     grain: Annotated[str, typer.Option(help="A metric's grain: day|week|month.")] = "day",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="A metric's dimension: score each segment's own series.")
+    ] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="detect: csv|json; a metric: table|json|csv")
     ] = None,
@@ -51,7 +54,7 @@ def anomalies(
             f"unexpected {series}: 'anomalies {target}' takes no file; to score a CSV use "
             f"'anomalies detect {series}'"
         )
-    _metric(target, workspace, as_of, direction, grain, start, end, fmt or "table")
+    _metric(target, workspace, as_of, direction, grain, start, end, fmt or "table", by)
 
 
 def _detect(series: Path | None, direction: str, fmt: str) -> None:
@@ -76,13 +79,13 @@ def _detect(series: Path | None, direction: str, fmt: str) -> None:
 
 def _metric(
     name: str, workspace: Path | None, as_of: str | None, direction: str | None, grain: str,
-    start: str | None, end: str | None, fmt: str,
+    start: str | None, end: str | None, fmt: str, by: str | None = None,
 ) -> None:  # fmt: skip
     if fmt not in ("table", "json", "csv"):
         raise AnomalyError(f"unknown format {fmt!r}; use table, json or csv")
     way = check_direction(direction) if direction else None
     result = open_workspace(workspace, as_of).anomalies(
-        name, grain=grain, start=start, end=end, direction=way
+        name, grain=grain, start=start, end=end, direction=way, by=by
     )
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
@@ -99,12 +102,14 @@ def _table(result: MetricAnomalies) -> None:
 
     table = Table(title=f"{result.metric} by {result.grain} (alerts on {result.direction})",
                   title_justify="left")  # fmt: skip
-    for col in ("period", "value", "expected", "band", "score", "anomaly"):
-        table.add_column(col, justify="left" if col == "period" else "right")
+    cols = ["period", "value", "expected", "band", "score", "anomaly"]
+    for col in ["segment", *cols] if result.by else cols:
+        table.add_column(col, justify="left" if col in ("period", "segment") else "right")
     num = lambda v: "–" if v is None else f"{v:,.4g}"  # noqa: E731
     for r in result.rows:
         band = "–" if r["lower"] is None else f"{num(r['lower'])} … {num(r['upper'])}"
-        table.add_row(r["period"], num(r["value"]), num(r["expected"]), band,
+        lead = [r["segment"]] if result.by else []
+        table.add_row(*lead, r["period"], num(r["value"]), num(r["expected"]), band,
                       "–" if r["score"] is None else f"{r['score']:.4f}",
                       "[bold red]●[/]" if r["anomaly"] else "")  # fmt: skip
     console.print(table)
