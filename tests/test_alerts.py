@@ -301,5 +301,7 @@ rules:
     fired = run(ws, DROP + timedelta(days=1))["signups-by-plan"]
     assert fired.state == "fired" and fired.delivered == ["inbox"] and fired.value == 2
     assert "signups for plan = pro was 2" in fired.message
+    # issue 21: the alert names the top drivers explain finds for that day
+    assert "Top drivers: plan = pro" in fired.message
     (line,) = (ws.path / "alerts" / "inbox.jsonl").read_text().splitlines()
     assert json.loads(line)["rule"] == "signups-by-plan"
