@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab clean
+.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ bench-explain: $(VENV)/.installed-test
 ## make bench-nab: anomalies detect on the NAB subset in ../shared/nab, scored by NAB's scorer
 bench-nab: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/nab/run.py
+
+## make bench-demo-alerts: the demo's default alert rules over the demo year (caught, delay, false alarms)
+bench-demo-alerts: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/demo_alerts.py
 
 ## make bench-fuzz: hostile requests against northstar serve on loopback: 0 x 5xx, every rejection kept
 bench-fuzz: $(VENV)/.installed-test

@@ -305,3 +305,14 @@ rules:
     assert "Top drivers: plan = pro" in fired.message
     (line,) = (ws.path / "alerts" / "inbox.jsonl").read_text().splitlines()
     assert json.loads(line)["rule"] == "signups-by-plan"
+
+
+def test_the_demo_ships_valid_default_rules(tmp_path: Path) -> None:
+    from northstar.alerts.config import load_alerts
+    from northstar.demo.load import install_demo_alerts
+
+    ws = Workspace.init(tmp_path / "demo", timezone="UTC")
+    install_demo_alerts(ws)
+    rules = {r.name: r for r in load_alerts(ws.path).rules}
+    assert rules["dau-drop-by-os"].by == "$os" and rules["churn-high"].value == 0.05
+    assert set(load_alerts(ws.path).channels) == {"inbox"}  # the demo never sends anything

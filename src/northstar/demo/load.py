@@ -7,6 +7,7 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
+from northstar.alerts.config import ALERTS_FILE
 from northstar.analyses.features import FEATURES_FILE
 from northstar.demo import DemoProduct, generate
 from northstar.demo.features import CORE_FEATURE, FEATURES
@@ -59,6 +60,38 @@ def install_features(ws: Workspace, product: DemoProduct) -> None:
 DEMO_SETTINGS: dict[str, Any] = {"revenue": {"addressable_market": 40000}}
 
 
+# The demo's alert rules (docs/alerts.md): they write to a file in the workspace, so the
+# demo never sends mail or calls a webhook.
+DEMO_ALERTS = """\
+# Alert rules of the demo workspace (docs/alerts.md). Alerts land in alerts/inbox.jsonl.
+channels:
+  inbox: {type: file, path: alerts/inbox.jsonl}
+rules:
+  - name: dau-drop-by-os
+    metric: dau
+    when: anomaly
+    direction: down
+    by: "$os"
+    channels: [inbox]
+  - {name: signups-drop, metric: signups, when: anomaly, direction: down, channels: [inbox]}
+  - name: churn-high
+    metric: customer_churn_rate
+    grain: month
+    when: above
+    value: 0.05
+    channels: [inbox]
+  - {name: cac-rise, metric: cac, grain: month, when: change, pct: 20, channels: [inbox]}
+  - {name: stale, when: stale, hours: 48, channels: [inbox]}
+"""
+
+
+def install_demo_alerts(ws: Workspace) -> None:
+    """The demo's ``alerts.yaml`` (kept if the workspace has one already)."""
+    target = ws.path / ALERTS_FILE
+    if not target.exists():
+        target.write_text(DEMO_ALERTS, encoding="utf-8")
+
+
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:
     """Generate the demo product and import every table; returns one summary per table.
 
@@ -75,4 +108,5 @@ def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[Import
         record_incidents(store, product)
     install_features(ws, product)
     install_demo_goals(ws, product.end)
+    install_demo_alerts(ws)
     return summaries
