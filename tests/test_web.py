@@ -7,6 +7,7 @@ import html
 import json
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -224,6 +225,26 @@ def test_explorer_draws_the_metric_with_table_csv_and_json(
     labels = spec["data"]["labels"]
     upper = {r["period"][:10]: r["upper"] for r in found.rows}
     assert band["data"] == [upper.get(p) for p in labels]
+
+
+def test_date_presets_fill_the_range_from_the_workspace_as_of(
+    server: RunningServer, demo_ws: Workspace
+) -> None:
+    # Issue 19: last 7/30/90 days and this quarter, ending on the workspace's last day
+    last = demo_ws.as_of().end
+    page = httpx.get(server.url + "/explore?metric=signups&grain=day&range=30d", timeout=60)
+    assert page.status_code == 200
+    first = (last - timedelta(days=29)).isoformat()
+    assert (
+        f'name="start" value="{first}"' in page.text and f'name="end" value="{last}"' in page.text
+    )
+    # the page's query (its JSON link, the read API's parameters) is that range
+    assert f"start={first}&amp;end={last}" in page.text
+    quarter = httpx.get(server.url + "/explore?metric=signups&grain=week&range=quarter", timeout=60)
+    start = date(last.year, 3 * ((last.month - 1) // 3) + 1, 1).isoformat()
+    assert f'name="start" value="{start}"' in quarter.text
+    bad = httpx.get(server.url + "/explore?metric=signups&range=fortnight", timeout=60)
+    assert bad.status_code == 400 and "unknown date range 'fortnight'" in html.unescape(bad.text)
 
 
 def test_lifecycle_and_stickiness_show_their_numbers(

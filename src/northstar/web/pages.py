@@ -79,11 +79,13 @@ class ExploreForm:
     where: str = ""
     compare: str = ""
     chart: str = ""  # line or bar; how the page draws it, not part of the query
+    range: str = ""  # a preset (7d, 30d, 90d, quarter) that fills start and end
 
     def api_query(self) -> str:
         """The same query as parameters of the read API's ``/api/v1/query``."""
         fields = asdict(self)
         fields.pop("chart")
+        fields.pop("range")
         return urlencode({("metrics" if k == "metric" else k): v for k, v in fields.items() if v})
 
     def query(self, request: Request) -> pd.DataFrame:
@@ -101,7 +103,13 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     registry = ws.registry()
     book = ws.goal_book()
     form.metric = form.metric or (book.goals[0].metric if book.goals else "mau")
-    context: dict[str, Any] = {"form": asdict(form), "choices": present.metric_choices(registry)}
+    if form.range:
+        last = call(request, ws.as_of).end
+        form.start, form.end = (d.isoformat() for d in present.preset_range(form.range, last))
+        if form.range in ("7d", "30d") and form.grain in ("month", "quarter", "year"):
+            form.grain = "day"  # a month of a 7-day range says nothing
+    context: dict[str, Any] = {"form": asdict(form), "choices": present.metric_choices(registry),
+                               "presets": present.PRESETS}  # fmt: skip
     spec = registry.get(form.metric)
     context["spec"] = spec
     frame = form.query(request)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from northstar import clock
+from northstar.errors import QueryArgumentError
 from northstar.goals.scorecard import (
     Scorecard,
     compact_target,
@@ -666,6 +667,22 @@ def experiment_view(doc: dict[str, Any]) -> dict[str, Any]:
         ],
         "guidance": doc["guidance"],
     }
+
+
+# -- date presets -------------------------------------------------------------------------
+PRESETS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days",
+           "quarter": "This quarter"}  # fmt: skip
+
+
+def preset_range(name: str, last: date) -> tuple[date, date]:
+    """The days of a preset ending on ``last`` (the workspace's last day)."""
+    if name in ("7d", "30d", "90d"):
+        return last - timedelta(days=int(name[:-1]) - 1), last
+    if name == "quarter":
+        return date(last.year, 3 * ((last.month - 1) // 3) + 1, 1), last
+    raise QueryArgumentError(
+        f"unknown date range {name!r}; use one of {', '.join(PRESETS)} or pick the dates"
+    )
 
 
 # -- why did this change? ----------------------------------------------------------------
