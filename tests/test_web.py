@@ -247,6 +247,28 @@ def test_date_presets_fill_the_range_from_the_workspace_as_of(
     assert bad.status_code == 400 and "unknown date range 'fortnight'" in html.unescape(bad.text)
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("metric=no_such_metric", "metric", "unknown metric 'no_such_metric'"),
+        ("metric=signups&where=plan%20%3D%3D%3D", "where", ""),
+        ("metric=signups&by=nope", "by", "unknown dimension 'nope'"),
+        ("metric=signups&start=2026-13-40", "start", "is not a date"),
+    ],
+)
+def test_an_explorer_mistake_keeps_the_form_and_names_the_field(
+    server: RunningServer, page: Page, query: str, field: str, message: str
+) -> None:
+    # Issue 19: the form stays, filled as sent, and the message sits beside the field
+    answer = page.goto(server.url + "/explore?" + query)
+    assert answer is not None and answer.status == 400
+    error = page.locator("#explore-error")
+    assert error.get_attribute("data-field") == field
+    assert message in error.inner_text()
+    assert page.locator("form.controls select[name=metric]").count() == 1
+    assert page.locator("#explore-chart").count() == 0
+
+
 def test_lifecycle_and_stickiness_show_their_numbers(
     server: RunningServer, demo_ws: Workspace, page: Page
 ) -> None:

@@ -15,9 +15,11 @@ from northstar.errors import (
     ExperimentError,
     ExperimentNotFound,
     ExplainError,
+    FilterError,
     GoalError,
     NorthstarError,
     QueryArgumentError,
+    UnknownMetricError,
 )
 from northstar.experiments.analysis import POSTHOG_EVENT, SEGMENT_EVENT, AnalyzeRequest
 from northstar.explain.service import ExplainRequest
@@ -97,6 +99,20 @@ class ExploreForm:
         )  # fmt: skip
 
 
+def _explore_field(exc: NorthstarError, form: ExploreForm) -> str:
+    """The explorer field an error is about (its message is shown beside it)."""
+    text = str(exc)
+    if isinstance(exc, UnknownMetricError):
+        return "metric"
+    if isinstance(exc, FilterError):
+        return "where" if form.where and ("filter" in text or form.where in text) else "by"
+    for name, words in (("start", ("start date", "--from")), ("end", ("end date", "--to")),
+                        ("grain", ("grain", "period")), ("compare", ("compar",))):  # fmt: skip
+        if any(w in text for w in words):
+            return name
+    return "metric"
+
+
 @router.get("/explore")
 def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     ws = workspace(request)
@@ -108,11 +124,18 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
         form.start, form.end = (d.isoformat() for d in present.preset_range(form.range, last))
         if form.range in ("7d", "30d") and form.grain in ("month", "quarter", "year"):
             form.grain = "day"  # a month of a 7-day range says nothing
-    context: dict[str, Any] = {"form": asdict(form), "choices": present.metric_choices(registry),
-                               "presets": present.PRESETS}  # fmt: skip
-    spec = registry.get(form.metric)
-    context["spec"] = spec
-    frame = form.query(request)
+    context: dict[str, Any] = {
+        "form": asdict(form), "choices": present.metric_choices(registry),
+        "presets": present.PRESETS, "api_query": form.api_query(),
+    }  # fmt: skip
+    try:
+        spec = registry.get(form.metric)
+        context["spec"] = spec
+        frame = form.query(request)
+    except NorthstarError as exc:
+        # keep the form, and say what is wrong beside the field it is about
+        context["error"] = {"message": str(exc), "field": _explore_field(exc, form)}
+        return page(request, "explore.html", context, status=exc.http_status)
     lines = None
     goal = next(
         (g for g in book.goals if g.metric == form.metric and (g.where or "") == form.where),
