@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
+.PHONY: demo test lint browser pdf-libs sdks bench-web bench bench-metrics bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ DATED_TESTS ?= tests/test_freshness.py tests/test_analyses_cli.py tests/test_lif
 
 ## make test: ruff, mypy and the whole test suite (the web UI's tests drive Debian's chromium),
 ## then the date-sensitive tests with the clock set to 2025-01-01 and to 2028-01-01
-test: $(VENV)/.installed-test lint browser sdks
+test: $(VENV)/.installed-test lint browser pdf-libs sdks
 	$(BIN)/python -m pytest
 	NORTHSTAR_TODAY=2025-01-01 $(BIN)/python -m pytest $(DATED_TESTS)
 	NORTHSTAR_TODAY=2028-01-01 $(BIN)/python -m pytest $(DATED_TESTS)
@@ -47,6 +47,11 @@ $(SDKS): tests/browser_sdks/package.json tests/browser_sdks/package-lock.json
 # The browser tests use the system's chromium; Playwright never downloads one.
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Report PDFs (WeasyPrint) need pango and a font from Debian; chromium brings them too.
+pdf-libs:
+	@ldconfig -p | grep -q libpangoft2-1.0 && fc-list | grep -qi dejavu || \
+		(apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples

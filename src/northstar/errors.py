@@ -142,6 +142,30 @@ class AlertConfigError(NorthstarError):
     """``alerts.yaml`` cannot be read or holds an invalid rule or channel (named)."""
 
 
+class ReportConfigError(NorthstarError):
+    """``reports.yaml`` cannot be read or holds an invalid report (named)."""
+
+
+class ReportNotFound(ReportConfigError):
+    """No report of that name in ``reports.yaml`` (the message lists the ones there are)."""
+
+    http_status = 404
+
+
+class ReportError(NorthstarError):
+    """A report that cannot be built or rendered as asked (format, output, as-of)."""
+
+
+class ShareError(NorthstarError):
+    """A share link asked for a page that cannot be shared, or a duration that is wrong."""
+
+
+class ShareNotFound(ShareError):
+    """No share link with that id (or it is expired, revoked or tampered with)."""
+
+    http_status = 404
+
+
 __all__ = [
     "AlertConfigError",
     "AnomalyError",
@@ -158,8 +182,13 @@ __all__ = [
     "NorthstarError",
     "QueryArgumentError",
     "QueryError",
+    "ReportConfigError",
+    "ReportError",
+    "ReportNotFound",
     "ServerError",
     "SettingsError",
+    "ShareError",
+    "ShareNotFound",
     "StoreBusyError",
     "UnknownMetricError",
     "UnknownTableError",

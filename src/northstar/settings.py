@@ -10,7 +10,7 @@ import re
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -273,6 +273,20 @@ class SmtpSettings(_Section):
     )
 
 
+class ReportSettings(_Section):
+    """How reports are rendered (docs/reports.md#settings)."""
+
+    pdf_size: Literal["A4", "Letter"] = Field(default="A4", description="PDF page size.")
+    pdf_orientation: Literal["landscape", "portrait"] = Field(
+        default="landscape", description="PDF page orientation."
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Address people open the server at, for links in reports and share "
+        "links (default: http://server.host:server.port).",
+    )
+
+
 class Settings(_Section):
     """Everything in ``northstar.yaml``."""
 
@@ -297,6 +311,7 @@ class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings, description="Server.")
     goals: GoalSettings = Field(default_factory=GoalSettings, description="Goals.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Alert e-mail.")
+    reports: ReportSettings = Field(default_factory=ReportSettings, description="Reports.")
 
     @field_validator("timezone")
     @classmethod

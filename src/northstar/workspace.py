@@ -99,6 +99,7 @@ from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cach
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction
 from northstar.metrics.sql_cache import SqlCache
+from northstar.reports.service import ReportService
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
 from northstar.store.connection import connect
@@ -860,6 +861,11 @@ class Workspace:
                 out.append({"dimensions": dict(segment.key), "where": where,
                             "comments": comments})  # fmt: skip
         return out
+
+    # -- reports (docs/reports.md) -------------------------------------------------------
+    def reports(self) -> ReportService:
+        """The reports of ``reports.yaml``: list, preview, send, what is due, the log."""
+        return ReportService(self, self.path)
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -45,12 +45,14 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _retry(send: Callable[[], None], sleep: Callable[[float], None] = time.sleep) -> None:
+def retry(send: Callable[[], None], sleep: Callable[[float], None] = time.sleep) -> int:
+    """Call ``send`` until it succeeds, waiting ``BACKOFF`` between tries; the number of
+    tries it took, or DeliveryError with the last reason."""
     last: Exception | None = None
-    for wait in (*BACKOFF, None):
+    for tries, wait in enumerate((*BACKOFF, None), start=1):
         try:
             send()
-            return
+            return tries
         except (OSError, smtplib.SMTPException, httpx.HTTPError, DeliveryError) as exc:
             last = exc
             if wait is not None:
@@ -91,16 +93,16 @@ def deliver(
                     "is not set"
                 )
             headers["X-Northstar-Signature"] = signature(secret, body)
-        _retry(lambda: _post(channel.url, body, headers))
+        retry(lambda: _post(channel.url, body, headers))
         return
     if isinstance(channel, SlackChannel):
         text = f"*{message.subject}*\n{message.text}"
         if message.link:
             text += f"\n<{message.link}|Open the chart>"
         body = json.dumps({"text": text}).encode()
-        _retry(lambda: _post(channel.url, body, {"Content-Type": "application/json"}))
+        retry(lambda: _post(channel.url, body, {"Content-Type": "application/json"}))
         return
-    _retry(lambda: _mail(channel, message, smtp, env))
+    retry(lambda: _mail(channel, message, smtp, env))
 
 
 def _mail(
@@ -113,6 +115,13 @@ def _mail(
     mail["From"] = smtp.sender
     mail["To"] = ", ".join(channel.to)
     mail.set_content(message.text + (f"\n\nChart: {message.link}" if message.link else ""))
+    send_mail(mail, smtp, env)
+
+
+def send_mail(mail: EmailMessage, smtp: SmtpSettings, env: Mapping[str, str]) -> None:
+    """One SMTP attempt (STARTTLS and login as ``smtp`` says; secrets from ``env``)."""
+    if not smtp.host:
+        raise DeliveryError("no SMTP server: set smtp.host in northstar.yaml")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT) as server:
         if smtp.starttls:
             server.starttls()

@@ -20,6 +20,7 @@ from northstar.cli import (
     feedback,
     goals,
     render,
+    reports,
     serve,
 )
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
@@ -193,6 +194,7 @@ experiments.register(app)  # experiments list|analyze|stats
 app.command()(explain.explain)  # why a KPI changed
 anomalies.register(app)  # anomalies detect SERIES.csv | anomalies METRIC
 alerts.register(app)  # alerts run | alerts history
+reports.register(app)  # reports list|preview|send|log
 app.command()(serve.serve)  # the tracking server
 app.command()(serve.status)
 app.add_typer(serve.keys_app, name="keys")

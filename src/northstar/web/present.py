@@ -26,6 +26,7 @@ from northstar.goals.tracking import GoalProgress
 from northstar.metrics.format import format_change, format_value
 from northstar.metrics.periods import Grain, period_last_day
 from northstar.metrics.spec import Unit
+from northstar.present.charts import PREVIOUS, dataset
 
 
 def status_class(status: str) -> str:
@@ -197,9 +198,7 @@ def goal_lines(progress: GoalProgress, grain: str) -> dict[str, Any] | None:
 _QUERY_COLUMNS = ("metric", "period", "value", "complete", "previous", "change", "change_pct")
 
 
-def _line(label: str, data: list[Any], color: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "line", "label": label, "data": data, "color": color, "pointRadius": 0,
-            **extra}  # fmt: skip
+_line = dataset  # one chart module for pages and reports (northstar.present.charts)
 
 
 CHART_KINDS = ("line", "bar")
@@ -244,7 +243,7 @@ def explorer_view(
     ]
     if previous:
         data = [previous.get(p) for p in labels]
-        datasets.append(_line("previous period", data, "#adb5bd", borderDash=[4, 4]))
+        datasets.append(_line("previous period", data, PREVIOUS, borderDash=[4, 4]))
     if lines is not None:
         data = [lines["plan"].get(p) for p in labels]
         datasets.append(_line("plan", data, "#2b8a3e", borderDash=[6, 3], spanGaps=True))

@@ -1,0 +1,1 @@
+"""Scheduled KPI reports for stakeholders (docs/reports.md)."""
