@@ -323,3 +323,25 @@ def test_only_if_changed_skips_a_report_with_the_same_numbers(ws: Workspace) -> 
     assert again.result == "skipped" and "only_if_changed" in (again.reason or "")
     assert service.send("weekly-exec", today=AS_OF + timedelta(days=7)).result == "sent"
     assert [e["result"] for e in service.log()] == ["sent", "skipped", "sent"]
+
+
+def test_the_server_schedule_thread_sends_what_is_due(
+    ws: Workspace, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from northstar.server.reports_schedule import ReportSchedule
+
+    box, _ = smtp
+    at(monkeypatch, datetime(2026, 3, 8, 12, 0, tzinfo=UTC))
+    schedule = ReportSchedule(ws, 0.05)
+    schedule.tick()  # first seen: nothing for the past
+    at(monkeypatch, datetime(2026, 3, 9, 7, 5, tzinfo=UTC))
+    schedule.start()
+    try:
+        for _ in range(200):  # bounded: at most 10 s
+            if schedule.rounds >= 3:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        schedule.stop()
+    assert schedule.rounds >= 3 and len(box.messages) == 1
+    assert [e["trigger"] for e in ws.reports().log()] == ["schedule"]

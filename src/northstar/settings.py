@@ -247,6 +247,13 @@ class ServerSettings(_Section):
         description="How often the server evaluates the rules of alerts.yaml (0: never; "
         "use 'northstar alerts run' from cron instead).",
     )
+    reports_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="How often the server checks whether a report of reports.yaml is due "
+        "(0: never; use 'northstar reports send' from cron instead).",
+    )
     pages: PageAccess = Field(
         default=PageAccess.loopback,
         description="Who may open the web pages: 'loopback' (browsers on the server machine, "

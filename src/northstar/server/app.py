@@ -35,6 +35,7 @@ from northstar.server.alerts_schedule import AlertSchedule
 from northstar.server.auth import KeyCache
 from northstar.server.flusher import Flusher
 from northstar.server.log import IngestLog
+from northstar.server.reports_schedule import ReportSchedule
 from northstar.server.routes import router
 from northstar.server.sdk_config import router as sdk_router
 from northstar.server.state import ServerState
@@ -88,6 +89,8 @@ def create_app(
         flusher.start()
         alerts = AlertSchedule(ws, ws.settings.server.alerts_seconds)
         alerts.start()
+        reports = ReportSchedule(ws, ws.settings.server.reports_seconds)
+        reports.start()
         app.state.northstar = ServerState(ws.path, ws.settings.timezone, log_, keys, flusher)
         # Requests allocate many short-lived objects; keep the collector from walking the
         # hundreds of thousands that imports left behind (a third of the CPU otherwise).
@@ -105,6 +108,7 @@ def create_app(
             yield
         finally:
             alerts.stop()
+            reports.stop()
             flusher.stop()
             log_.close()
             if listening is not None:
