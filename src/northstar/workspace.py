@@ -47,6 +47,7 @@ from northstar.anomalies.series import (
 from northstar.errors import (
     AlertConfigError,
     AnomalyError,
+    GoalNotFound,
     NorthstarError,
     QueryError,
     WorkspaceError,
@@ -99,6 +100,8 @@ from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cach
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction
 from northstar.metrics.sql_cache import SqlCache
+from northstar.reports import shares
+from northstar.reports.runner import report_link
 from northstar.reports.service import ReportService
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
@@ -866,6 +869,44 @@ class Workspace:
     def reports(self) -> ReportService:
         """The reports of ``reports.yaml``: list, preview, send, what is due, the log."""
         return ReportService(self, self.path)
+
+    # -- share links (docs/reports.md#share-links) ------------------------------------------
+    def share_base_url(self) -> str:
+        """Where people open this workspace's server (links in reports, share links)."""
+        return report_link(self.settings).rstrip("/")
+
+    def create_share(
+        self, page: str, expires: str = "7d", *, created_by: str = "cli"
+    ) -> tuple[dict[str, Any], str]:
+        """A signed, expiring, read-only link to one page (``scorecard``, ``goal/ID``,
+        ``metric/METRIC``): its record and its URL (shown once; only a hash is kept)."""
+        kind, arg = shares.parse_page(page)
+        if kind == "goal" and self.goal_book().goal(arg or "") is None:
+            known = ", ".join(g.id for g in self.goal_book().goals) or "none"
+            raise GoalNotFound(f"no goal {arg!r} to share; the goals are: {known}")
+        elif kind == "metric":
+            self.registry().get(arg or "")
+        now = clock.now(self.settings.timezone)
+        share, token = shares.create(
+            self.path, page.strip().strip("/"), shares.parse_duration(expires), now=now,
+            env=os.environ, created_by=created_by,
+        )  # fmt: skip
+        return share.public(now), f"{self.share_base_url()}/share/{token}"
+
+    def shares(self) -> list[dict[str, Any]]:
+        """Every share link (active, expired, revoked), without its token."""
+        return shares.listing(self.path, clock.now(self.settings.timezone))
+
+    def revoke_share(self, share_id: str) -> dict[str, Any]:
+        """Revoke a share link: its URL answers 404 from now on."""
+        now = clock.now(self.settings.timezone)
+        return shares.revoke(self.path, share_id, now=now).public(now)
+
+    def open_share(self, token: str) -> str:
+        """The page a share token opens (``ShareNotFound`` when it opens nothing)."""
+        found = shares.resolve(self.path, token, now=clock.now(self.settings.timezone),
+                               env=os.environ)  # fmt: skip
+        return found.page
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only SQL statement for power users; writes are refused."""

@@ -22,6 +22,7 @@ from northstar.cli import (
     render,
     reports,
     serve,
+    share,
 )
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
@@ -195,6 +196,7 @@ app.command()(explain.explain)  # why a KPI changed
 anomalies.register(app)  # anomalies detect SERIES.csv | anomalies METRIC
 alerts.register(app)  # alerts run | alerts history
 reports.register(app)  # reports list|preview|send|log
+share.register(app)  # share create|list|revoke
 app.command()(serve.serve)  # the tracking server
 app.command()(serve.status)
 app.add_typer(serve.keys_app, name="keys")

@@ -21,7 +21,19 @@ from northstar.errors import AccessError, NorthstarError, SignInRequired
 from northstar.workspace import Workspace
 
 HERE = Path(__file__).parent
-PAGE_PREFIXES = ("/explore", "/analyses", "/goals", "/experiments", "/data", "/signin", "/signout")
+PAGE_PREFIXES = (
+    "/explore",
+    "/analyses",
+    "/goals",
+    "/experiments",
+    "/data",
+    "/signin",
+    "/signout",
+    "/alerts",
+    "/explain",
+    "/reports",
+    "/share",
+)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 log = logging.getLogger("northstar.web")
@@ -45,13 +57,14 @@ def error_page(request: Request, message: str, status: int) -> Response:
 
 def mount(app: FastAPI, ws: Workspace) -> None:
     """Add the pages and the read API for ``ws`` to ``app``."""
-    from northstar.web import api, pages, signin
+    from northstar.web import api, pages, share, signin
 
     app.state.northstar_ws = ws
     unexpected = app.exception_handlers.get(Exception)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(signin.router)
+    app.include_router(share.router)
     app.include_router(pages.router)
 
     @app.exception_handler(NorthstarError)

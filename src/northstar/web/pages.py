@@ -58,15 +58,19 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
     return answer
 
 
-@router.get("/")
-def scorecard_page(request: Request) -> Response:
+def scorecard_context(request: Request) -> dict[str, Any]:
     ws = workspace(request)
     card = call(request, ws.scorecard)
     context: dict[str, Any] = {"card": present.scorecard_view(card)}
     if card.empty:
         kpis = call(request, ws.headline_kpis)
         context["kpis"] = present.headline_cards(kpis, ws.settings.currency)
-    return page(request, "scorecard.html", context)
+    return context
+
+
+@router.get("/")
+def scorecard_page(request: Request) -> Response:
+    return page(request, "scorecard.html", scorecard_context(request))
 
 
 @dataclass
@@ -115,6 +119,13 @@ def _explore_field(exc: NorthstarError, form: ExploreForm) -> str:
 
 @router.get("/explore")
 def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
+    context, status = explore_context(request, form)
+    return page(request, "explore.html", context, status=status)
+
+
+def explore_context(request: Request, form: ExploreForm) -> tuple[dict[str, Any], int]:
+    """The explorer's chart, table and metric card for ``form`` (and the HTTP status: a
+    mistake keeps the form and says what is wrong beside its field)."""
     ws = workspace(request)
     registry = ws.registry()
     book = ws.goal_book()
@@ -135,7 +146,7 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     except NorthstarError as exc:
         # keep the form, and say what is wrong beside the field it is about
         context["error"] = {"message": str(exc), "field": _explore_field(exc, form)}
-        return page(request, "explore.html", context, status=exc.http_status)
+        return context, exc.http_status
     lines = None
     goal = next(
         (g for g in book.goals if g.metric == form.metric and (g.where or "") == form.where),
@@ -159,7 +170,7 @@ def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
                                               form.chart, watch)  # fmt: skip
     context["goal"] = goal
     context["api_query"] = form.api_query()
-    return page(request, "explore.html", context)
+    return context, 200
 
 
 ANALYSES = ("retention", "funnel", "lifecycle", "stickiness", "features")
@@ -262,13 +273,17 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: str(v).strip() for k, v in data.items()}
 
 
+def goal_context(request: Request, goal_id: str) -> dict[str, Any]:
+    ws = workspace(request)
+    doc = call(request, ws.goal_detail, goal_id)
+    return {"g": present.goal_view(doc, ws.settings.currency)}
+
+
 @router.get("/goals/{goal_id}")
 def goal_page(request: Request, goal_id: str) -> Response:
     """One goal as a PM reads it: figures, status and reason, the forecast fan against the
     plan and the target, revisions and the SMART check."""
-    ws = workspace(request)
-    doc = call(request, ws.goal_detail, goal_id)
-    return page(request, "goal.html", {"g": present.goal_view(doc, ws.settings.currency)})
+    return page(request, "goal.html", goal_context(request, goal_id))
 
 
 @router.post("/goals/check")
