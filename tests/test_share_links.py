@@ -51,6 +51,7 @@ def test_a_link_opens_its_page_and_nothing_else(ws: Workspace) -> None:
         metric = web.get("/share/" + metric_url.rsplit("/", 1)[1])
         assert metric.status_code == 200 and "explore-chart" in metric.text
         assert '<form class="controls"' not in metric.text
+        assert 'href="/explore' not in page.text and "Why did this change?" not in metric.text
         # nothing else opens, with or without the link's page just seen
         assert web.get("/").status_code == 303  # to the sign-in page
         assert web.get("/goals/signups-q1").status_code == 303

@@ -29,6 +29,7 @@ def on_a_set_day() -> Iterator[None]:
     the demo data, whatever the machine's date; each test's own fixture sets the same."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NORTHSTAR_TODAY", AFTER_THE_DATA)
+        mp.setenv("NORTHSTAR_SHARE_KEY", "web-test-share-key-0123456789")
         yield
 
 
@@ -756,3 +757,65 @@ def test_no_serious_accessibility_findings_and_no_overflow(
     finally:
         context.close()
     assert found == {}
+
+
+def test_reports_page_previews_sends_and_logs(
+    server: RunningServer, demo_ws: Workspace, chromium: Browser
+) -> None:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/reports")
+    rows = page.locator("#reports tbody tr")
+    assert rows.count() == 2  # the demo's weekly and monthly reports
+    assert page.locator('[data-report="weekly-exec"]').inner_text().count("Europe/Paris") == 1
+    shot(page, "reports")
+    with context.expect_page() as opened:
+        page.locator('[data-report="weekly-exec"] a', has_text="Preview").click()
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert preview.locator("h1").inner_text().startswith("Weekly KPI report")
+    assert preview.locator('img[src^="data:image/png;base64,"]').count() == 4  # one per KPI
+    # the preview's scorecard says what the scorecard's JSON says
+    card = json.loads(server_get(server, "/api/v1/scorecard", demo_ws))
+    first = card["perspectives"][0]["objectives"][0]["kpis"][0]
+    assert first["current_text"] in preview.locator("table").first.inner_text()
+    preview.set_viewport_size({"width": 800, "height": 900})
+    shot(preview, "report-email")
+    page.once("dialog", lambda d: d.accept())
+    page.locator('[data-report="weekly-exec"] button', has_text="Send now").click()
+    page.wait_for_url("**/reports?sent=*")
+    assert "weekly-exec: sent" in page.locator("#reports-sent").inner_text()
+    assert page.locator("#report-log tbody tr").first.inner_text().count("markdown") == 1
+    archived = list((demo_ws.path / "reports" / "archive" / "weekly-exec").glob("*.md"))
+    assert archived and "Weekly KPI report" in archived[0].read_text()
+    context.close()
+
+
+def server_get(server: RunningServer, path: str, ws: Workspace) -> str:
+    token = ws.create_key("read")[1]
+    answer = httpx.get(server.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    answer.raise_for_status()
+    return answer.text
+
+
+def test_share_button_makes_a_read_only_link(server: RunningServer, chromium: Browser) -> None:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.locator("#share summary").click()
+    page.locator("#share button").click()
+    url = page.locator("#share-url").input_value()
+    assert url.startswith(server.url + "/share/")
+    context.close()
+    stranger = chromium.new_context(viewport={"width": 1280, "height": 900})  # no cookie
+    seen = stranger.new_page()
+    answer = seen.goto(url)
+    assert answer is not None and answer.status == 200
+    assert seen.locator("#shared-note").is_visible()
+    assert seen.locator("nav").count() == 0 and seen.locator('a[href^="/goals/"]').count() == 0
+    assert seen.locator(".kpi").count() > 0 or seen.locator("[data-objective]").count() > 0
+    shot(seen, "shared-scorecard")
+    assert stranger.cookies() == []
+    tampered = seen.goto(url[:-1] + ("0" if url[-1] != "0" else "1"))
+    assert tampered is not None and tampered.status == 404
+    stranger.close()

@@ -876,7 +876,12 @@ class Workspace:
         return report_link(self.settings).rstrip("/")
 
     def create_share(
-        self, page: str, expires: str = "7d", *, created_by: str = "cli"
+        self,
+        page: str,
+        expires: str = "7d",
+        *,
+        created_by: str = "cli",
+        base_url: str | None = None,
     ) -> tuple[dict[str, Any], str]:
         """A signed, expiring, read-only link to one page (``scorecard``, ``goal/ID``,
         ``metric/METRIC``): its record and its URL (shown once; only a hash is kept)."""
@@ -891,7 +896,8 @@ class Workspace:
             self.path, page.strip().strip("/"), shares.parse_duration(expires), now=now,
             env=os.environ, created_by=created_by,
         )  # fmt: skip
-        return share.public(now), f"{self.share_base_url()}/share/{token}"
+        base = (self.settings.reports.base_url or base_url or self.share_base_url()).rstrip("/")
+        return share.public(now), f"{base}/share/{token}"
 
     def shares(self) -> list[dict[str, Any]]:
         """Every share link (active, expired, revoked), without its token."""

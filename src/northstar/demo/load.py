@@ -13,6 +13,7 @@ from northstar.demo import DemoProduct, generate
 from northstar.demo.features import CORE_FEATURE, FEATURES
 from northstar.demo.goals import install_demo_goals
 from northstar.ingest import ImportSummary, import_table
+from northstar.reports.config import REPORTS_FILE
 from northstar.store import Store
 from northstar.workspace import Workspace
 
@@ -85,11 +86,37 @@ rules:
 """
 
 
+# The demo's reports (docs/reports.md): archived as Markdown in the workspace (reports/),
+# never mailed; add recipients, `email` and `pdf` once smtp is set in northstar.yaml.
+DEMO_REPORTS = """\
+# Reports of the demo workspace (docs/reports.md). Sent ones land in reports/archive/.
+reports:
+  - name: weekly-exec
+    title: Weekly KPI report
+    schedule: "0 8 * * MON"
+    timezone: Europe/Paris
+    formats: [markdown]
+    sections: [scorecard, goals, kpis, movers, alerts, feedback, notes]
+    kpis: [mau, mrr, signups, nps]
+    notes: "Sign-ups are ahead of plan; churn is the risk to watch."
+  - name: monthly-board
+    title: Monthly board report
+    schedule: "0 9 1 * *"
+    timezone: Europe/Paris
+    formats: [markdown]
+    sections: [scorecard, goals, kpis, movers, feedback]
+    kpis: [mrr, paying_customers, customer_churn_rate, cac]
+"""
+
+
 def install_demo_alerts(ws: Workspace) -> None:
-    """The demo's ``alerts.yaml`` (kept if the workspace has one already)."""
+    """The demo's ``alerts.yaml`` and ``reports.yaml`` (kept if the workspace has them)."""
     target = ws.path / ALERTS_FILE
     if not target.exists():
         target.write_text(DEMO_ALERTS, encoding="utf-8")
+    target = ws.path / REPORTS_FILE
+    if not target.exists():
+        target.write_text(DEMO_REPORTS, encoding="utf-8")
 
 
 def load_demo(ws: Workspace, *, users: int, days: int, seed: int) -> list[ImportSummary]:

@@ -19,6 +19,9 @@ from northstar.errors import (
     GoalError,
     NorthstarError,
     QueryArgumentError,
+    ReportConfigError,
+    ReportError,
+    ShareError,
     UnknownMetricError,
 )
 from northstar.experiments.analysis import POSTHOG_EVENT, SEGMENT_EVENT, AnalyzeRequest
@@ -70,7 +73,7 @@ def scorecard_context(request: Request) -> dict[str, Any]:
 
 @router.get("/")
 def scorecard_page(request: Request) -> Response:
-    return page(request, "scorecard.html", scorecard_context(request))
+    return page(request, "scorecard.html", scorecard_context(request) | {"share_page": "scorecard"})
 
 
 @dataclass
@@ -120,6 +123,7 @@ def _explore_field(exc: NorthstarError, form: ExploreForm) -> str:
 @router.get("/explore")
 def explore_page(request: Request, form: ExploreForm = Depends()) -> Response:
     context, status = explore_context(request, form)
+    context["share_page"] = f"metric/{context['spec'].id}" if "spec" in context else ""
     return page(request, "explore.html", context, status=status)
 
 
@@ -283,7 +287,9 @@ def goal_context(request: Request, goal_id: str) -> dict[str, Any]:
 def goal_page(request: Request, goal_id: str) -> Response:
     """One goal as a PM reads it: figures, status and reason, the forecast fan against the
     plan and the target, revisions and the SMART check."""
-    return page(request, "goal.html", goal_context(request, goal_id))
+    return page(
+        request, "goal.html", goal_context(request, goal_id) | {"share_page": f"goal/{goal_id}"}
+    )
 
 
 @router.post("/goals/check")
@@ -571,3 +577,56 @@ async def alert_snooze(request: Request, rule: str) -> Response:
     until = form.get("until") or None
     call(request, ws.snooze_alert, rule, None if form.get("wake") else until)
     return RedirectResponse("/alerts", status_code=303)
+
+
+# -- reports and share links ------------------------------------------------------------------
+@router.get("/reports")
+def reports_page(request: Request, sent: str = "") -> Response:
+    """The reports of reports.yaml: recipients, schedule, next run, preview, send now, log."""
+    ws = workspace(request)
+    context: dict[str, Any] = {"reports": [], "log": [], "sent": sent}
+    try:
+        context["reports"] = ws.reports().listing()
+    except ReportConfigError as exc:
+        context["error"] = str(exc)
+    context["log"] = list(reversed(ws.reports().log(100)))
+    return page(request, "reports.html", context)
+
+
+@router.get("/reports/{name}/preview")
+def report_preview(request: Request, name: str, format: str = "html") -> Response:
+    """The report as it would be sent: the e-mail's layout with its charts, or the PDF."""
+    ws = workspace(request)
+    if format not in ("html", "pdf"):
+        raise ReportError(f"format {format!r}: use html or pdf")
+    data = call(request, ws.reports().preview, name, format)
+    if format == "pdf":
+        headers = {"Content-Disposition": f'inline; filename="{name}.pdf"'}
+        return Response(data, media_type="application/pdf", headers=headers)
+    return Response(data, media_type="text/html; charset=utf-8")
+
+
+@router.post("/reports/{name}/send")
+def report_send(request: Request, name: str) -> Response:
+    ws = workspace(request)
+    result = call(request, ws.reports().send, name)
+    words = {"sent": "sent", "partial": "sent in part", "failed": "not sent",
+             "skipped": "not sent (unchanged)"}  # fmt: skip
+    note = f"{name}: {words.get(result.result, result.result)}"
+    if result.failed:
+        note += " — " + "; ".join(f"{k}: {v}" for k, v in result.failed.items())
+    return RedirectResponse("/reports?" + urlencode({"sent": note}), status_code=303)
+
+
+@router.post("/share")
+async def share_create(request: Request) -> Response:
+    """Create a read-only link to the page the Share button is on."""
+    ws = workspace(request)
+    form = await _form(request)
+    try:
+        share, url = ws.create_share(form.get("page", ""), form.get("expires") or "7d",
+                                     created_by=author(request),
+                                     base_url=str(request.base_url))  # fmt: skip
+    except ShareError as exc:
+        return page(request, "shared_link.html", {"error": str(exc)}, status=400)
+    return page(request, "shared_link.html", {"share": share, "url": url})
