@@ -201,6 +201,10 @@ def test_send_delivers_a_multipart_email_with_cid_charts_and_a_landscape_pdf(
     assert float(box_.height) == pytest.approx(595.28, abs=0.5)
     text = " ".join(p.extract_text() for p in pdf.pages)
     assert "Weekly KPI report" in text and "126" in text and "Page 1 of" in text
+    shown = cli(ws, "scorecard", "--format", "json", "--as-of", AS_OF.isoformat())
+    (row,) = json.loads(shown.stdout)["unaligned"]
+    for key in ("current_text", "target_text"):  # the PDF says what the CLI says
+        assert row[key] in text
     (slack,) = receiver.bodies
     assert "Sign-ups: *126* (+38.5 % vs 91)" in slack["text"]
     log = json.loads(cli(ws, "reports", "log", "--format", "json").stdout)
