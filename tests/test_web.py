@@ -736,7 +736,7 @@ def test_no_serious_accessibility_findings_and_no_overflow(
              "/analyses?tab=retention", "/analyses?tab=funnel&steps=signed_up,project_created",
              "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data", "/experiments",
              "/experiments/onboarding-checklist?metric=converted:project_created",
-             "/explain?metric=dau&from=2026-09-01&to=2026-09-30", "/alerts"]  # fmt: skip
+             "/explain?metric=dau&from=2026-09-01&to=2026-09-30", "/alerts", "/reports"]  # fmt: skip
     context = chromium.new_context(viewport={"width": width, "height": 900})
     found = {}
     try:
