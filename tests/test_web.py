@@ -724,9 +724,9 @@ def test_why_did_this_change_from_a_card_and_from_the_explorer(
 AXE = Path(__file__).parent / "browser_sdks" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.mark.parametrize("width", [1440, 390])
+@pytest.mark.parametrize(("width", "scheme"), [(1440, "light"), (390, "light"), (1440, "dark")])
 def test_no_serious_accessibility_findings_and_no_overflow(
-    server: RunningServer, demo_ws: Workspace, chromium: Browser, width: int
+    server: RunningServer, demo_ws: Workspace, chromium: Browser, width: int, scheme: str
 ) -> None:
     # Issue 19: axe-core (pinned in tests/browser_sdks, installed by make test, never a
     # CDN) finds nothing serious or critical on any page, on a desktop and on a phone;
@@ -737,7 +737,8 @@ def test_no_serious_accessibility_findings_and_no_overflow(
              "/analyses?tab=lifecycle", "/analyses?tab=stickiness", "/data", "/experiments",
              "/experiments/onboarding-checklist?metric=converted:project_created",
              "/explain?metric=dau&from=2026-09-01&to=2026-09-30", "/alerts", "/reports"]  # fmt: skip
-    context = chromium.new_context(viewport={"width": width, "height": 900})
+    # the dark mode follows the system setting; it must keep every contrast too
+    context = chromium.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)  # type: ignore[arg-type]
     found = {}
     try:
         p = context.new_page()
@@ -754,6 +755,16 @@ def test_no_serious_accessibility_findings_and_no_overflow(
             wide = p.evaluate("document.documentElement.scrollWidth")
             if wide > width:  # the page itself never scrolls sideways (tables may)
                 found[path] = [f"{wide} px wide at {width} px"]
+        if scheme == "dark":
+            p.goto(server.url + "/")
+            background = p.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+            assert background == "rgb(15, 19, 32)"  # the dark palette is in use
+            shot(p, "scorecard-dark")
+        elif width == 390:
+            for path, name in (("/", "scorecard-phone"), ("/explore?metric=mau&grain=week",
+                                                           "explorer-phone")):  # fmt: skip
+                p.goto(server.url + path)
+                shot(p, name)
     finally:
         context.close()
     assert found == {}

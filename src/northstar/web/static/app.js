@@ -5,6 +5,10 @@
   const palette = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c92a2a", "#5c940d", "#364fc7", "#862e9c"];
   function draw(root) {
     if (typeof Chart === "undefined") return;
+    if (window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches) {
+      Chart.defaults.color = "#aab2c3";  /* axis and legend text on the dark background */
+      Chart.defaults.borderColor = "#2f3645";
+    }
     root.querySelectorAll("script[data-chart]").forEach(function (node) {
       const canvas = document.getElementById(node.dataset.chart);
       if (!canvas || canvas.dataset.drawn) return;
