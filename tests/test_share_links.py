@@ -59,6 +59,14 @@ def test_a_link_opens_its_page_and_nothing_else(ws: Workspace) -> None:
         assert web.post("/goals/signups-q1/remove").status_code in (303, 401, 403)
         assert web.get(f"/share/{token}/../../").status_code in (303, 404)
         assert ws.goal_book().goal("signups-q1") is not None
+    # the access log has every request, and no share token (issue 19)
+    text = (ws.path / "ingest-log" / "access.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert token not in text and {"method": "GET", "path": "/share/…", "status": 200} in [
+        {k: e[k] for k in ("method", "path", "status")} for e in lines
+    ]
+    assert {(e["path"], e["status"]) for e in lines} >= {("/", 303), ("/api/v1/scorecard", 401)}
+    assert all(e["client"] == "127.0.0.1" and e["ms"] >= 0 and e["at"] for e in lines)
     assert goal["page"] == "goal/signups-q1" and goal["state"] == "active"
 
 

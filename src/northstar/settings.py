@@ -247,6 +247,10 @@ class ServerSettings(_Section):
         description="How often the server evaluates the rules of alerts.yaml (0: never; "
         "use 'northstar alerts run' from cron instead).",
     )
+    access_log: bool = Field(
+        default=True,
+        description="Write one JSON line per HTTP request to ingest-log/access.log.",
+    )
     reports_seconds: float = Field(
         default=30,
         ge=0,

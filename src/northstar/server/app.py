@@ -31,6 +31,7 @@ from northstar import clock
 from northstar._version import __version__
 from northstar.errors import ServerError
 from northstar.ingest.live_log import LOG_DIR, SERVER_FILE
+from northstar.server.access import AccessLog, access_logger
 from northstar.server.alerts_schedule import AlertSchedule
 from northstar.server.auth import KeyCache
 from northstar.server.flusher import Flusher
@@ -147,6 +148,8 @@ def create_app(
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
     mount_web(app, ws)  # the pages at / and the read API at /api/v1 (northstar.web)
+    if ws.settings.server.access_log:
+        app.add_middleware(AccessLog, logger=access_logger(folder))
     return app
 
 
