@@ -830,3 +830,34 @@ def test_share_button_makes_a_read_only_link(server: RunningServer, chromium: Br
     tampered = seen.goto(url[:-1] + ("0" if url[-1] != "0" else "1"))
     assert tampered is not None and tampered.status == 404
     stranger.close()
+
+
+def test_pickers_offer_the_datas_events_properties_and_values(
+    server: RunningServer, demo_ws: Workspace, page: Page
+) -> None:
+    # Issue 19: pickers filled from the data, checked against the data itself
+    with demo_ws.store(read_only=True) as store:
+        events = store.con.execute(
+            "select event, count(*) n from events group by event order by n desc, event"
+        ).fetchall()
+        plans = {r[0] for r in store.con.execute(
+            "select distinct properties->>'plan' from users where properties->>'plan' is not null"
+        ).fetchall()}  # fmt: skip
+    page.goto(server.url + "/analyses?tab=funnel")
+    chips = page.locator("#step-picks button.chip")
+    assert [chips.nth(i).inner_text() for i in range(3)] == [e for e, _ in events[:3]]
+    page.fill("#funnel-steps", "")
+    chips.nth(1).click()
+    chips.nth(0).click()
+    assert page.input_value("#funnel-steps") == f"{events[1][0]}, {events[0][0]}"
+    page.goto(server.url + "/explore?metric=dau&grain=week")
+    keys = page.locator("#pick-keys option").evaluate_all("os => os.map(o => o.value)")
+    assert "plan" in keys and "$os" in keys
+    filters = page.locator("#pick-filters option").evaluate_all("os => os.map(o => o.value)")
+    assert {f"plan = '{p}'" for p in plans} <= set(filters)
+    # a picked filter is a valid query
+    page.fill('input[name="where"]', f"plan = '{sorted(plans)[0]}'")
+    page.click("form.controls button[type=submit]")
+    assert (
+        page.locator("#explore-chart").count() == 1 and page.locator("#explore-error").count() == 0
+    )

@@ -25,7 +25,7 @@ from northstar.alerts.runner import history as alert_history
 from northstar.alerts.runner import overview as alert_overview
 from northstar.alerts.runner import run as run_alert_rules
 from northstar.alerts.runner import snooze as snooze_alert_rule
-from northstar.analyses.events import known_events, property_dimensions
+from northstar.analyses.events import known_events, property_dimensions, property_values
 from northstar.analyses.features import (
     FEATURES_FILE,
     Feature,
@@ -713,6 +713,26 @@ class Workspace:
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, analyze(store.ibis, self.settings, registry, request, last=now.end))
+
+    def pickers(self, *, days: int = 30) -> dict[str, Any]:
+        """What the pages' pickers offer, from the data: event names (most frequent first)
+        and properties with their most frequent values (users, and events of the last
+        ``days`` days of data). Kept until the data changes."""
+        now = self.as_of()
+        key = (now.through, now.last_loaded, days)
+        cached = getattr(self, "_pickers", None)
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
+        last = now.end + timedelta(days=1)
+        with self.store(read_only=True) as store:
+            found = {
+                "events": known_events(store.ibis, 100),
+                "properties": property_values(
+                    store.ibis, self._instant(last - timedelta(days=days)), self._instant(last)
+                ),
+            }
+        self._pickers = (key, found)
+        return dict(found)
 
     def event_names(self, limit: int = 200) -> list[str]:
         """Event names in the data, most frequent first (the pages' pickers)."""

@@ -159,6 +159,30 @@ def property_dimensions(
     return out
 
 
+def property_values(
+    backend: Any, first: datetime, end: datetime, max_values: int = 50, top: int = 12
+) -> dict[str, list[str]]:
+    """The pickers' properties: each user property, and each property of the events from
+    ``first`` up to ``end``, that has at most ``max_values`` distinct values, with its
+    ``top`` most frequent values (a key on both counts once, as a user property)."""
+    out: dict[str, list[str]] = {}
+    events = backend.table("events")
+    events = events.filter(events.timestamp >= first, events.timestamp < end)
+    for t in (backend.table("users"), events):
+        rows = t.select(doc=t.properties, key=json_keys(t.properties).unnest())
+        rows = rows.mutate(pointer=json_pointer(rows.key))
+        rows = rows.mutate(value=json_text_at(rows.doc, rows.pointer))
+        rows = rows.filter(rows.value.notnull())
+        counts = rows.group_by(["key", "value"]).aggregate(n=rows.count()).to_pandas()
+        for key, part in counts.groupby("key", sort=True):
+            name = str(key)
+            if name in ID_KEYS or name in out or len(part) > max_values:
+                continue
+            ranked = part.sort_values(["n", "value"], ascending=[False, True])
+            out[name] = [str(v) for v in ranked["value"].head(top)]
+    return out
+
+
 def is_active(ctx: Context, event: ir.StringValue) -> ir.BooleanValue:
     """Whether an event name is an active event (the one rule: :meth:`Context.is_active`)."""
     return ctx.is_active(event)

@@ -142,6 +142,7 @@ def explore_context(request: Request, form: ExploreForm) -> tuple[dict[str, Any]
     context: dict[str, Any] = {
         "form": asdict(form), "choices": present.metric_choices(registry),
         "presets": present.PRESETS, "api_query": form.api_query(),
+        "picks": present.picks_view(call(request, ws.pickers)),
     }  # fmt: skip
     try:
         spec = registry.get(form.metric)
@@ -199,7 +200,8 @@ def analyses_page(
     form = {"tab": tab, "start_event": start_event, "return_event": return_event,
             "period": period, "periods": periods, "steps": steps, "window": window,
             "grain": grain, "start": start, "end": end}  # fmt: skip
-    context: dict[str, Any] = {"form": form, "tabs": ANALYSES}
+    context: dict[str, Any] = {"form": form, "tabs": ANALYSES,
+                               "picks": present.picks_view(call(request, ws.pickers))}  # fmt: skip
     dates = {"start": start or None, "end": end or None}
     if tab == "retention":
         if not periods.strip().isdigit() or not 1 <= int(periods) <= 52:

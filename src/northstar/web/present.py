@@ -740,3 +740,16 @@ def explain_view(doc: dict[str, Any], unit: Unit, currency: str) -> dict[str, An
         "dimensions": doc["dimensions"],
         "skipped": doc["skipped_dimensions"],
     }
+
+
+def picks_view(found: dict[str, Any]) -> dict[str, Any]:
+    """The pickers' lists: event names, breakdown names (properties) and ready filters
+    (``plan = 'pro'``) from the data's most frequent values."""
+    properties: dict[str, list[str]] = found.get("properties", {})
+    filters = [
+        f"{key} = '{value}'"
+        for key, values in properties.items()
+        for value in values[:8]
+        if "'" not in value and len(value) <= 60
+    ]
+    return {"events": found.get("events", []), "keys": sorted(properties), "filters": filters}

@@ -24,6 +24,17 @@
       new Chart(canvas, spec);
     });
   }
+  /* A picker chip adds its value to a comma-separated field (a funnel's steps). */
+  document.addEventListener("click", function (e) {
+    const chip = e.target.closest && e.target.closest("[data-append-to]");
+    if (!chip) return;
+    const field = document.getElementById(chip.dataset.appendTo);
+    if (!field) return;
+    const steps = field.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    steps.push(chip.value);
+    field.value = steps.join(", ");
+    field.focus();
+  });
   /* A form with data-confirm asks before it is sent (removing a goal, revoking a key). */
   document.addEventListener("submit", function (e) {
     const message = e.target.dataset && e.target.dataset.confirm;
