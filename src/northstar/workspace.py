@@ -6,12 +6,12 @@ The CLI (and later the web app) are thin adapters over these methods.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -112,6 +112,11 @@ from northstar.store.status import StoreFigures, store_figures
 
 ENV_VAR = "NORTHSTAR_WORKSPACE"
 R = TypeVar("R")
+T = TypeVar("T")
+# Workspace files whose change invalidates Workspace.memo (with the store's data version).
+MEMO_FILES = ("northstar.yaml", "goals.yaml", "features.yaml", "reports.yaml",
+              "alerts/history.jsonl")  # fmt: skip
+MEMO_ENTRIES = 64
 CACHE_DIR = ".cache/queries"
 SQL_CACHE_DIR = ".cache/sql"
 
@@ -509,12 +514,17 @@ class Workspace:
         """Per declared feature: adoption rate, usage frequency, week-4 retention of
         adopters vs other active users, and the promote/rethink flags."""
         features = self.features()
-        with self.store(read_only=True) as store:
-            now = self._as_of(store, today)
-            return stamped(now, feature_report(
-                store.ibis, self.settings, features, start=start, end=end or now.end,
-                today=now.horizon,
-            ))  # fmt: skip
+
+        def compute() -> FeatureReport:
+            with self.store(read_only=True) as store:
+                now = self._as_of(store, today)
+                return stamped(now, feature_report(
+                    store.ibis, self.settings, features, start=start, end=end or now.end,
+                    today=now.horizon,
+                ))  # fmt: skip
+
+        key = ("features", str(start), str(end), self.as_of(today).today, repr(features))
+        return self.memo(key, compute)
 
     # -- customers: revenue cohorts and survey comments (docs/metrics.md) -------------
     def ltv_cohorts(
@@ -829,7 +839,9 @@ class Workspace:
         return alert_history(self.path, limit)
 
     # -- explain a change (docs/explain.md) -----------------------------------------------
-    def explain(self, request: ExplainRequest, *, today: date | None = None) -> Explanation:
+    def explain(
+        self, request: ExplainRequest, *, today: date | None = None, feedback: bool = True
+    ) -> Explanation:
         """Which segments moved ``request.metric`` between two windows, by mix or by rate;
         whether the change is within the metric's normal variation; what the users of the
         top segments said in surveys over the window."""
@@ -858,7 +870,8 @@ class Workspace:
         result = explain_change(
             fetch, registry, request, settings=self.settings, dimensions=dims,
         )  # fmt: skip
-        result.feedback = self._segment_feedback(result)
+        if feedback:  # what the users of the top segments said (reports skip it)
+            result.feedback = self._segment_feedback(result)
         return stamped(now, result)
 
     def _instant(self, day: date) -> datetime:
@@ -888,7 +901,26 @@ class Workspace:
     # -- reports (docs/reports.md) -------------------------------------------------------
     def reports(self) -> ReportService:
         """The reports of ``reports.yaml``: list, preview, send, what is due, the log."""
-        return ReportService(self, self.path)
+        return ReportService(self, self.path, memo=self.memo)
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, kept in this process for ``key`` until the data or a workspace
+        file changes (the store's data version and the files' modification times are part
+        of the key): the pages' slow, repeated answers (feature report, report preview)."""
+        with self.store(read_only=True) as store:
+            version = store.data_version()
+        files = tuple(
+            p.stat().st_mtime_ns if p.exists() else 0 for p in (self.path / n for n in MEMO_FILES)
+        )
+        full = (version, files, *key)
+        cache: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_memo", {})
+        if full in cache:
+            return cast(T, cache[full])
+        value = compute()
+        if len(cache) >= MEMO_ENTRIES:
+            cache.pop(next(iter(cache)))
+        cache[full] = value
+        return value
 
     # -- share links (docs/reports.md#share-links) ------------------------------------------
     def share_base_url(self) -> str:

@@ -59,7 +59,9 @@ class ReportSource(Protocol):
         explain: bool = False,
     ) -> QueryResult: ...
 
-    def explain(self, request: ExplainRequest, *, today: date | None = None) -> Explanation: ...
+    def explain(
+        self, request: ExplainRequest, *, today: date | None = None, feedback: bool = True
+    ) -> Explanation: ...
 
     def alert_history(self, limit: int = 200) -> list[dict[str, Any]]: ...
 
@@ -319,6 +321,7 @@ def _movers(source: ReportSource, content: ReportContent) -> list[dict[str, Any]
             found = source.explain(
                 ExplainRequest(kpi["metric"], content.first, content.last, depth=1, top=3),
                 today=content.as_of.today,
+                feedback=False,
             )
             for s in found.segments:
                 share = (

@@ -40,6 +40,7 @@ class ReportService:
     folder: Path
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sleep: Callable[[float], None] | None = None  # between delivery tries (tests: no wait)
+    memo: Callable[[tuple[Any, ...], Callable[[], bytes]], bytes] | None = None
 
     def _now(self) -> datetime:
         return clock.now(self.source.settings.timezone)
@@ -70,6 +71,12 @@ class ReportService:
         PDF, Markdown or JSON (its content)."""
         if fmt not in PREVIEW_FORMATS:
             raise ReportError(f"--format {fmt!r}: use one of {', '.join(PREVIEW_FORMATS)}")
+        if self.memo is None:
+            return self._preview(name, fmt, today)
+        day = self.source.as_of(today).today
+        return self.memo(("report", name, fmt, day), lambda: self._preview(name, fmt, day))
+
+    def _preview(self, name: str, fmt: str, today: date | None) -> bytes:
         content = self.content(name, today=today)
         settings = self.source.settings
         link = report_link(settings)
