@@ -150,11 +150,14 @@ def _week4(ctx: Context, anchors: ir.Table, active: ir.Table, today: date) -> fl
                 active.day <= eligible.hi,
             ],
         )
-        .select(eligible.person_id)
+        .select(back_id=eligible.person_id)
         .distinct()
     )
-    n = eligible.count().execute()
-    return round(back.count().execute() / n, 4) if n else None
+    # anchors hold one row per person: both counts in one query
+    both = eligible.left_join(back, eligible.person_id == back.back_id)
+    counts = both.aggregate(n=both.count(), back=both.back_id.count()).to_pandas().iloc[0]
+    n = int(counts["n"])
+    return round(int(counts["back"]) / n, 4) if n else None
 
 
 def feature_report(
@@ -181,9 +184,9 @@ def feature_report(
         per_user = used.group_by("person_id").aggregate(
             anchor=used.day.min(), days=used.day.nunique(), uses=used.n.sum()
         )
-        actives = active.select("person_id").distinct().count().execute()
         stats = (
             per_user.aggregate(
+                actives=active.select("person_id").distinct().count().as_scalar(),
                 adopters=ibis._.count(),
                 uses=per_user.uses.sum(),
                 per_week=(
@@ -198,6 +201,7 @@ def feature_report(
             .iloc[0]
         )
         adopters = int(stats["adopters"])
+        actives = int(stats["actives"])
         adopter_anchors = per_user.select("person_id", "anchor")
         others = active.anti_join(per_user, "person_id")
         others = others.group_by("person_id").aggregate(anchor=others.day.min())
