@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from web_speed import percentile, start_server  # noqa: E402
+from web_speed import percentile, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
