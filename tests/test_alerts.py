@@ -7,51 +7,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
-from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
 
 from northstar.alerts import delivery
 from northstar.errors import AlertConfigError
 from northstar.workspace import Workspace
+from tests.mail_helpers import Mailbox, smtp_server
 from tests.metric_fixtures import load
 
 FIRST = date(2026, 1, 1)
 DROP = FIRST + timedelta(days=150)  # sign-ups collapse that day
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    with socket.socket() as probe:  # a free loopback port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 class Receiver:

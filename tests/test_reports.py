@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
-from aiosmtpd.controller import Controller
 
 from northstar import clock
 from northstar.alerts import delivery
 from northstar.errors import ReportConfigError, ReportNotFound
 from northstar.workspace import Workspace
+from tests.mail_helpers import Mailbox, free_port, smtp_server
 from tests.metric_fixtures import load
 
 FIRST = date(2026, 1, 1)
@@ -45,33 +42,10 @@ def signups_between(first: date, last: date) -> int:
     return sum(signups_on(first + timedelta(days=i)) for i in range((last - first).days + 1))
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 class Receiver:
