@@ -140,10 +140,7 @@ class ReportContent:
             },
             "scorecard": self.scorecard,
             "goals": self.goals,
-            "kpis": [
-                {k: v for k, v in kpi.items() if k != "series"} | {"series": kpi["series"]}
-                for kpi in self.kpis
-            ],
+            "kpis": self.kpis,
             "movers": self.movers,
             "alerts": self.alerts,
             "feedback": self.feedback,

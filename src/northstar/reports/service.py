@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,8 +86,6 @@ class ReportService:
         if fmt == "md":
             return render_markdown(content, link).encode()
         if fmt == "json":
-            import json
-
             return json.dumps(content.to_dict(), indent=2, default=str).encode()
         images = chart_images(content, settings.currency, "web")
         return render_html(content, "web", images, settings=settings.reports, link=link).encode()
