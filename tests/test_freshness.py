@@ -92,7 +92,9 @@ def test_a_stale_workspace_is_judged_as_of_the_day_after_its_data(
 def test_a_live_workspace_is_as_of_today_and_today_is_partial(
     log: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_clock(monkeypatch, "2026-03-10")
+    # a moment after the day's last event (10:00): a bare day keeps the machine's time of
+    # day, and before 10:00 UTC that event would still be in the future
+    set_clock(monkeypatch, "2026-03-10T12:00:00+00:00")
     now = log.as_of()
     assert (now.today, now.end) == (date(2026, 3, 10), date(2026, 3, 10))
     assert not now.stale
