@@ -148,3 +148,18 @@ def test_property_filters_and_bad_input(log: Workspace) -> None:
         log.retention("open", "open", type="sometimes", today=TODAY)
     with pytest.raises(FilterError, match="unknown property 'colour'"):
         log.retention("open where colour = 'red'", "open", today=TODAY)
+
+
+def test_a_misspelt_event_is_named_not_shown_as_an_empty_table(log: Workspace) -> None:
+    # Issue 19: a misspelt start or return event used to give a table of empty cohorts;
+    # now it is refused with the closest event name in the data.
+    with pytest.raises(QueryArgumentError, match=r"unknown event 'opn' .*did you mean 'open'\?"):
+        log.retention("opn", "open", period="day", periods=4, start="2026-03-01",
+                      end="2026-03-03", today=TODAY)  # fmt: skip
+    with pytest.raises(QueryArgumentError, match=r"unknown event 'opem'"):
+        log.retention("open", "opem", period="day", periods=4, start="2026-03-01",
+                      end="2026-03-03", today=TODAY)  # fmt: skip
+    # a real event that nobody did in the range is an empty table, not an error
+    quiet = log.retention("$pageleave", "open", period="day", periods=2, start="2026-03-01",
+                          end="2026-03-03", today=TODAY)  # fmt: skip
+    assert [c.size for c in quiet.cohorts] == [0, 0, 0]

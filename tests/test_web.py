@@ -139,6 +139,9 @@ def test_a_bad_goal_shows_an_error_not_a_stack_trace(server: RunningServer, page
     alert = page.locator("#new-goal [role=alert]")
     alert.wait_for(timeout=15000)
     assert "cannot read the target 'banana'" in alert.inner_text()
+    assert alert.get_attribute("data-field") == "target"  # beside the field it is about
+    assert page.locator("#goal-target").get_attribute("aria-invalid") == "true"
+    assert page.locator("#goal-target").input_value() == "banana"  # the form kept as typed
     assert "Traceback" not in page.content()
     page.goto(server.url + "/explore?metric=mau&where=plan%20%3D%3D%3D")
     assert "cannot parse the filter" in page.locator("[role=alert]").inner_text()
@@ -614,6 +617,46 @@ def test_a_bad_number_of_periods_is_refused_not_replaced(server: RunningServer) 
     answer = httpx.get(server.url + "/analyses?tab=retention&periods=abc", timeout=60)
     assert answer.status_code == 400
     assert "periods must be a whole number from 1 to 52, not &#39;abc&#39;" in answer.text
+
+
+FORM_MISTAKES = [
+    ("/analyses?tab=retention&start_event=signed_upp", "start_event",
+     "unknown event 'signed_upp' (no event of that name in the data); did you mean 'signed_up'?"),
+    ("/analyses?tab=retention&return_event=project_creatd", "return_event",
+     "did you mean 'project_created'?"),
+    ("/analyses?tab=funnel&steps=signed_up,project_creatd", "steps",
+     "unknown event 'project_creatd'"),
+    ("/analyses?tab=funnel&steps=signed_up,project_created&window=14x", "window",
+     "conversion window '14x' is not a duration"),
+    ("/analyses?tab=lifecycle&start=2026-10-01&end=2026-09-01", "start",
+     "is after the end date"),
+    ("/analyses?tab=stickiness&end=2026-02-30", "end", "is not a date"),
+    ("/explain?metric=signups&from=2026-11-05&to=2026-11-01", "from",
+     "From 2026-11-05 is after To 2026-11-01"),
+    ("/explain?metric=dau&from=2026-10-01&to=2026-10-31&compare=lastyear", "compare",
+     "use previous or FROM:TO"),
+    ("/explain?metric=dau&from=2026-10-01&to=2026-10-31&by=nope", "by",
+     "unknown dimension 'nope'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "field", "message"), FORM_MISTAKES)
+def test_a_form_mistake_keeps_the_form_and_marks_the_field(
+    server: RunningServer, path: str, field: str, message: str
+) -> None:
+    # Issue 19: an error used to replace the form with an error page; now every form keeps
+    # what was typed, says what is wrong under it in the page's words (no CLI flags) and
+    # marks the field it is about as invalid, described by the message.
+    answer = httpx.get(server.url + path, timeout=120)
+    assert answer.status_code == 400
+    text = html.unescape(answer.text)
+    start = text.index('id="form-error"')
+    error = text[start : text.index("</p>", start)]
+    assert f'data-field="{field}"' in error and message in error
+    assert "--" not in error.split(">", 1)[1]
+    assert f'name="{field}" aria-invalid="true" aria-describedby="form-error"' in text
+    assert text.count('aria-invalid="true"') == 1
+    assert '<form class="controls" method="get"' in text
 
 
 def test_the_api_docs_work_offline(server: RunningServer, page: Page) -> None:

@@ -21,6 +21,7 @@ from northstar.analyses.events import (
     person_day_rows,
     person_days,
     person_periods,
+    unknown_event,
     with_user_key,
 )
 from northstar.errors import QueryArgumentError
@@ -205,6 +206,9 @@ def retention(
     if not request.by:
         rows["key"] = "all"
     at_zero = rows["k"] == 0
+    quiet = not rows.loc[at_zero, "n"].sum() or not rows.loc[~at_zero, "n"].sum()
+    if quiet and (problem := unknown_event(ctx, [request.start_event, request.return_event])):
+        raise QueryArgumentError(problem)  # a misspelt event would show an empty table
     return _table(
         request,
         rng,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -106,6 +107,44 @@ class ExploreForm:
         )  # fmt: skip
 
 
+def _field_of(
+    exc: NorthstarError,
+    form: dict[str, str],
+    words: dict[str, tuple[str, ...]],
+    default: str,
+    labels: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The form field an error is about, so the page keeps the form and shows the message
+    beside that field: the field (of ``labels``) whose value the message quotes, else the
+    first field whose words the message uses, else ``default``."""
+    text = str(exc)
+    quoted = [q for q in re.findall(r"'([^']+)'", text) if q]
+    for name in labels or {}:
+        value = form.get(name) or ""
+        if value and any(q in value for q in quoted):
+            return {"field": name, "message": web_words(text, labels)}
+    for name, said in words.items():
+        if any(w in text for w in said):
+            return {"field": name, "message": web_words(text, labels)}
+    return {"field": default, "message": web_words(text, labels)}
+
+
+FLAG_LABELS = {"from": "From", "to": "To", "by": "Breakdown", "where": "Filter",
+               "compare": "Compare", "grain": "Grain", "depth": "Depth"}  # fmt: skip
+
+
+def web_words(text: str, labels: dict[str, str] | None = None) -> str:
+    """A message in the words of the page: the CLI's ``--from`` becomes the field "From"."""
+    names = FLAG_LABELS | (labels or {})
+    return re.sub(r"--([a-z]+)\b", lambda m: names.get(m.group(1), m.group(1)), text)
+
+
+EXPLORE_WORDS = {
+    "start": ("start date", "--from"), "end": ("end date", "--to"),
+    "grain": ("grain", "period"), "compare": ("compar",),
+}  # fmt: skip
+
+
 def _explore_field(exc: NorthstarError, form: ExploreForm) -> str:
     """The explorer field an error is about (its message is shown beside it)."""
     text = str(exc)
@@ -113,11 +152,7 @@ def _explore_field(exc: NorthstarError, form: ExploreForm) -> str:
         return "metric"
     if isinstance(exc, FilterError):
         return "where" if form.where and ("filter" in text or form.where in text) else "by"
-    for name, words in (("start", ("start date", "--from")), ("end", ("end date", "--to")),
-                        ("grain", ("grain", "period")), ("compare", ("compar",))):  # fmt: skip
-        if any(w in text for w in words):
-            return name
-    return "metric"
+    return _field_of(exc, {}, EXPLORE_WORDS, "metric")["field"]
 
 
 @router.get("/explore")
@@ -150,7 +185,7 @@ def explore_context(request: Request, form: ExploreForm) -> tuple[dict[str, Any]
         frame = form.query(request)
     except NorthstarError as exc:
         # keep the form, and say what is wrong beside the field it is about
-        context["error"] = {"message": str(exc), "field": _explore_field(exc, form)}
+        context["error"] = {"message": web_words(str(exc)), "field": _explore_field(exc, form)}
         return context, exc.http_status
     lines = None
     goal = next(
@@ -179,6 +214,18 @@ def explore_context(request: Request, form: ExploreForm) -> tuple[dict[str, Any]
 
 
 ANALYSES = ("retention", "funnel", "lifecycle", "stickiness", "features")
+ANALYSIS_WORDS = {
+    "periods": ("periods must",), "window": ("conversion window", "window"),
+    "start": ("start date",), "end": ("end date",), "steps": ("step",),
+    "grain": ("grain",), "period": ("period",),
+}  # fmt: skip
+ANALYSIS_LABELS = {
+    "start_event": "Start event", "return_event": "Return event", "period": "Period",
+    "periods": "Periods", "steps": "Steps", "window": "Conversion window", "grain": "Grain",
+    "start": "From", "end": "To",
+}  # fmt: skip
+_ANALYSIS_FIELD = {"retention": "start_event", "funnel": "steps", "lifecycle": "grain",
+                   "stickiness": "grain", "features": "start"}  # fmt: skip
 
 
 @router.get("/analyses")
@@ -200,40 +247,59 @@ def analyses_page(
     form = {"tab": tab, "start_event": start_event, "return_event": return_event,
             "period": period, "periods": periods, "steps": steps, "window": window,
             "grain": grain, "start": start, "end": end}  # fmt: skip
-    context: dict[str, Any] = {"form": form, "tabs": ANALYSES,
+    context: dict[str, Any] = {"form": form, "tabs": ANALYSES, "labels": ANALYSIS_LABELS,
                                "picks": present.picks_view(call(request, ws.pickers))}  # fmt: skip
-    dates = {"start": start or None, "end": end or None}
+    try:
+        context.update(_analysis(request, form))
+    except NorthstarError as exc:
+        # keep the form, and say what is wrong beside the field it is about
+        context["error"] = _field_of(exc, form, ANALYSIS_WORDS, _ANALYSIS_FIELD[tab],
+                                     ANALYSIS_LABELS)  # fmt: skip
+        return page(request, "analyses.html", context, exc.http_status)
+    return page(request, "analyses.html", context)
+
+
+def _analysis(request: Request, form: dict[str, str]) -> dict[str, Any]:
+    """The result of the analyses tab ``form`` asks for (what its template shows)."""
+    ws = workspace(request)
+    tab, periods, steps = form["tab"], form["periods"], form["steps"]
+    dates = {"start": form["start"] or None, "end": form["end"] or None}
+    grain = form["grain"]
     if tab == "retention":
         if not periods.strip().isdigit() or not 1 <= int(periods) <= 52:
             raise QueryArgumentError(
                 f"periods must be a whole number from 1 to 52, not {periods.strip()!r}"
             )
-        count = int(periods)
-        table = call(request, ws.retention, start_event, return_event, period=period,
-                     periods=count, **dates)  # fmt: skip
-        context["retention"] = present.retention_view(table)
-    elif tab == "funnel" and steps.strip():
+        table = call(request, ws.retention, form["start_event"], form["return_event"],
+                     period=form["period"], periods=int(periods), **dates)  # fmt: skip
+        return {"retention": present.retention_view(table)}
+    if tab == "funnel" and steps.strip():
         names = [s.strip() for s in steps.split(",") if s.strip()]
-        result = call(request, ws.funnel, names, window=window, **dates)
-        context["funnel"] = present.funnel_view(result)
-    elif tab == "lifecycle":
+        result = call(request, ws.funnel, names, window=form["window"], **dates)
+        return {"funnel": present.funnel_view(result)}
+    if tab == "lifecycle":
         result_l = call(request, ws.lifecycle, grain=grain or "week", **dates)
-        context["lifecycle"] = present.lifecycle_view(result_l)
-    elif tab == "stickiness":
+        return {"lifecycle": present.lifecycle_view(result_l)}
+    if tab == "stickiness":
         result_s = call(request, ws.stickiness, grain=grain or "day", **dates)
-        context["stickiness"] = present.stickiness_view(result_s)
-    elif tab == "features":
+        return {"stickiness": present.stickiness_view(result_s)}
+    if tab == "features":
         if not ws.features():
-            context["features"] = None
-        else:
-            report = call(request, ws.feature_report, **dates)
-            context["features"] = present.features_view(report)
-    return page(request, "analyses.html", context)
+            return {"features": None}
+        return {"features": present.features_view(call(request, ws.feature_report, **dates))}
+    return {}
 
 
 # -- goals -------------------------------------------------------------------------
 PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
 GOAL_FIELDS = ("metric", "target", "objective", "start", "deadline", "grain", "where", "owner")
+GOAL_LABELS = {"metric": "Metric", "target": "Target", "objective": "Objective",
+               "start": "Start", "deadline": "Deadline", "grain": "Grain",
+               "where": "Segment filter", "owner": "Owner"}  # fmt: skip
+GOAL_WORDS = {
+    "metric": ("pick a metric", "unknown metric"), "deadline": ("deadline",),
+    "start": ("start",), "where": ("filter",), "grain": ("grain",), "objective": ("objective",),
+}  # fmt: skip
 
 
 def _goals_context(request: Request, **extra: Any) -> dict[str, Any]:
@@ -247,6 +313,7 @@ def _goals_context(request: Request, **extra: Any) -> dict[str, Any]:
         "choices": present.metric_choices(ws.registry()),
         "perspectives": PERSPECTIVES,
         "new": dict.fromkeys(GOAL_FIELDS, "") | {"grain": "month"},
+        "goal_labels": GOAL_LABELS,
         "objective_form": {},
         "check": None,
         **extra,
@@ -322,7 +389,8 @@ async def goal_create(request: Request) -> Response:
         new = call(request, ws.add_goal, _goal_spec(form), by=author(request))
     except NorthstarError as exc:
         new_form = dict.fromkeys(GOAL_FIELDS, "") | form
-        context = _goals_context(request, goal_error=str(exc), new=new_form)
+        error = _field_of(exc, new_form, GOAL_WORDS, "target", GOAL_LABELS)
+        context = _goals_context(request, goal_error=error, new=new_form)
         return page(request, "goals.html", context, status=400)
     return RedirectResponse(f"/?created={new.goal.id}#goal-{new.goal.id}", status_code=303)
 
@@ -529,6 +597,14 @@ def experiment_page(
 
 
 # -- why did this change? -------------------------------------------------------------------
+EXPLAIN_LABELS = {"metric": "Metric", "from": "From", "to": "To", "compare": "Compared with",
+                  "by": "Dimensions", "depth": "Depth"}  # fmt: skip
+EXPLAIN_WORDS = {
+    "depth": ("depth",), "compare": ("compar", "baseline"), "by": ("dimension",),
+    "from": ("start date", "--from"), "to": ("end date", "--to"), "metric": ("metric",),
+}  # fmt: skip
+
+
 @router.get("/explain")
 def explain_page(
     request: Request,
@@ -544,8 +620,11 @@ def explain_page(
     registry = ws.registry()
     form = {"metric": metric, "from": start, "to": end, "compare": compare, "by": by,
             "depth": depth}  # fmt: skip
-    context: dict[str, Any] = {"form": form, "choices": present.metric_choices(registry)}
-    if metric and start and end:
+    context: dict[str, Any] = {"form": form, "choices": present.metric_choices(registry),
+                               "labels": EXPLAIN_LABELS}  # fmt: skip
+    if not (metric and start and end):
+        return page(request, "explain.html", context)
+    try:
         if depth not in ("1", "2", "3"):
             raise ExplainError(f"depth must be 1, 2 or 3, not {depth!r}")
         dims = tuple(d.strip() for d in by.split(",") if d.strip())
@@ -553,8 +632,12 @@ def explain_page(
                              depth=int(depth))  # fmt: skip
         spec = registry.get(metric)
         result = call(request, ws.explain, ask)
-        context["x"] = present.explain_view(result.to_dict(), spec.unit, ws.settings.currency)
-        context["spec"] = spec
+    except NorthstarError as exc:
+        # keep the form, and say what is wrong beside the field it is about
+        context["error"] = _field_of(exc, form, EXPLAIN_WORDS, "metric", EXPLAIN_LABELS)
+        return page(request, "explain.html", context, exc.http_status)
+    context["x"] = present.explain_view(result.to_dict(), spec.unit, ws.settings.currency)
+    context["spec"] = spec
     return page(request, "explain.html", context)
 
 
