@@ -80,3 +80,33 @@ def test_decimal_results_become_the_nearest_float() -> None:
     want = [float("nan") if v is None else float(v) for v in values]
     assert frame["value"].dtype == "float64"
     pd.testing.assert_series_equal(frame["value"], pd.Series(want, name="value"), rtol=0, atol=0)
+
+
+def test_lookups_are_shared_per_data_version_and_never_cross_databases(tmp_path: Path) -> None:
+    # The lookups made while building an expression (here: currencies without exchange
+    # rates) are asked once per data version and shared by later queries; new data asks
+    # again, and a new database made at the same path never reuses the old answers.
+    from northstar.metrics import context
+
+    context._PROBE_ANSWERS.clear()
+    ws = Workspace.init(tmp_path / "w", timezone="UTC")
+    load_subs(ws, [sub("a", "A", "2026-01-01", "2026-07-01", 50)])
+    args = {"grain": "month", "start": "2026-01-01", "end": "2026-01-31", "use_cache": False,
+            "today": TODAY}  # fmt: skip
+    assert ws.query("mrr", **args)["value"].tolist() == [50.0]  # type: ignore[arg-type]
+    asked = len(context._PROBE_ANSWERS)
+    assert asked > 0
+    sql_cache._memory.clear()
+    for entry in (ws.path / ".cache" / "sql").glob("*.json"):
+        entry.unlink()  # the expression is built again: its lookups come from memory
+    assert ws.query("mrr", **args)["value"].tolist() == [50.0]  # type: ignore[arg-type]
+    assert len(context._PROBE_ANSWERS) == asked
+    # the same path, a new database whose subscription is in GBP without rates
+    import shutil
+
+    shutil.rmtree(ws.path)
+    ws = Workspace.init(tmp_path / "w", timezone="UTC")
+    load_subs(ws, [sub("a", "A", "2026-01-01", "2026-07-01", 50, currency="GBP")])
+    sql_cache._memory.clear()
+    with pytest.raises(MetricError, match="no exchange rate into USD for GBP"):
+        ws.query("mrr", **args)  # type: ignore[arg-type]

@@ -255,7 +255,9 @@ def feature_report(
                 adopters=adopters,
                 adoption_rate=round(adopters / n_active, 4) if n_active else None,
                 uses_per_adopter=(
-                    round(float(row["uses"]) / adopters, 2) if row is not None and adopters else None
+                    round(float(row["uses"]) / adopters, 2)
+                    if row is not None and adopters
+                    else None
                 ),
                 days_per_week=(
                     round(float(row["per_week"]), 3) if row is not None and adopters else None

@@ -9,6 +9,8 @@ properties, and the properties of the customer and user it belongs to.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -50,6 +52,14 @@ _PREFIXES = {
 }
 
 
+# Answers of probes (small lookups made while an expression is built), shared by every
+# context over the same data: an explanation or a scorecard builds many expressions that
+# ask the same lookups. Keyed on (database, data version, the probe's Ibis node).
+_PROBE_ANSWERS: OrderedDict[tuple[Any, ...], tuple[str, list[Any]]] = OrderedDict()
+_PROBE_LOCK = threading.Lock()
+_PROBE_ENTRIES = 512
+
+
 def key_columns(by: tuple[str, ...] | list[str]) -> list[str]:
     return [f"__k{i}" for i in range(len(by))]
 
@@ -77,6 +87,8 @@ class Context:
     # The only days whose end-of-day value the engine keeps, when it reports a metric by
     # its value at the end of each period (the last day of each); None: every day.
     sample_days: tuple[date, ...] | None = None
+    # What the data is (database, data version): probes with the same scope share answers.
+    probe_scope: tuple[str, int, int, int] | None = None
 
     # -- basics -----------------------------------------------------------------
     @property
@@ -166,9 +178,25 @@ class Context:
         return len(self.probe(hit)) > 0
 
     def probe(self, t: ir.Table) -> list[Any]:
-        """The first column of a (small) lookup query, recorded in ``probes``."""
+        """The first column of a (small) lookup query, recorded in ``probes``; asked once
+        per data version when the context has a ``probe_scope``."""
+        key = None if self.probe_scope is None else (*self.probe_scope, t.unbind().op())
+        if key is not None:
+            with _PROBE_LOCK:
+                known = _PROBE_ANSWERS.get(key)
+                if known is not None:
+                    _PROBE_ANSWERS.move_to_end(key)
+            if known is not None:
+                self.probes.append((known[0], sorted(known[1], key=repr)))
+                return list(known[1])
         values = [v for v in t.to_pyarrow().column(0).to_pylist()]
-        self.probes.append((str(self.backend.compile(t)), sorted(values, key=repr)))
+        sql = str(self.backend.compile(t))
+        self.probes.append((sql, sorted(values, key=repr)))
+        if key is not None:
+            with _PROBE_LOCK:
+                _PROBE_ANSWERS[key] = (sql, list(values))
+                while len(_PROBE_ANSWERS) > _PROBE_ENTRIES:
+                    _PROBE_ANSWERS.popitem(last=False)
         return values
 
     def dimension(self, name: str, source: str) -> Dimension:

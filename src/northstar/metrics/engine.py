@@ -10,9 +10,11 @@ of the window appears, with the metric's empty value when it had no data.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 import ibis.expr.types as ir
 import numpy as np
@@ -38,6 +40,16 @@ from northstar.settings import Settings
 from northstar.store.connection import Store
 
 
+def file_identity(path: Path) -> tuple[int, int]:
+    """The file's inode and change time ((0, 0) when it has none): a database made anew at
+    the same path (even on a reused inode) is another file."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_ino, stat.st_ctime_ns)
+
+
 @dataclass
 class Engine:
     store: Store
@@ -61,7 +73,14 @@ class Engine:
         where: str | None,
         sample_days: tuple[date, ...] | None = None,
     ) -> Context:
-        return Context(self.backend, self.settings, window, by, where, sample_days=sample_days)
+        scope = None
+        if self.sql_cache is not None:  # the database file (a new one at the same path is
+            # another file) at its data version
+            scope = (str(self.store.path), *file_identity(self.store.path), self.data_version)
+        return Context(
+            self.backend, self.settings, window, by, where, sample_days=sample_days,
+            probe_scope=scope,
+        )  # fmt: skip
 
     @staticmethod
     def base_window(spec: MetricSpec, window: Window) -> tuple[Window, tuple[date, ...] | None]:
@@ -145,12 +164,13 @@ class Engine:
         assert expr is not None
         if self.explain:
             self.sql_log.append((spec.id, str(self.backend.compile(expr))))
-        df = sql_cache.to_frame(expr.to_pyarrow(), expr.schema())
         if key is not None and self.sql_cache is not None:
+            # compile once: the SQL that is stored is the SQL that runs now
             entry = sql_cache.compile_entry(self.backend, expr, ctx.probes, self.data_version)
             if entry is not None:
                 self.sql_cache.put(key, entry)
-        return df
+                return sql_cache.run(con, entry)
+        return sql_cache.to_frame(expr.to_pyarrow(), expr.schema())
 
     def _compile(self, spec: MetricSpec, ctx: Context) -> ir.Table | None:
         d = spec.definition
