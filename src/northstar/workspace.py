@@ -350,24 +350,37 @@ class Workspace:
         request = QueryRequest.make(
             metrics, grain=grain, start=start, end=end, by=by, where=where, compare=compare
         )
-        registry = self.registry()
-        cache = ResultCache(self.path / CACHE_DIR)
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
-            window = resolve_window(
-                request.grain, request.start, request.end or now.end,
-                week_start=self.settings.week_start.value, today=now.today,
-            )  # fmt: skip
-            version = store.data_version()
-            key = cache_key(request, window, registry, self.settings, version) if use_cache else ""
-            if use_cache and not explain:
-                hit = cache.get(key)
-                if hit is not None:
-                    return QueryResult(request, window, hit, cached=True, as_of=now)
-            result = run_query(
-                store, self.settings, registry, request, as_of=now, explain=explain,
-                sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=version,
-            )  # fmt: skip
+            return self._query_in(store, now, request, use_cache=use_cache, explain=explain)
+
+    def _query_in(
+        self,
+        store: Store,
+        now: AsOf,
+        request: QueryRequest,
+        *,
+        use_cache: bool = True,
+        explain: bool = False,
+    ) -> QueryResult:
+        """``request`` on an open store as of ``now`` (several queries of one answer — an
+        explanation — share the store and the as-of)."""
+        registry = self.registry()
+        cache = ResultCache(self.path / CACHE_DIR)
+        window = resolve_window(
+            request.grain, request.start, request.end or now.end,
+            week_start=self.settings.week_start.value, today=now.today,
+        )  # fmt: skip
+        version = store.data_version()
+        key = cache_key(request, window, registry, self.settings, version) if use_cache else ""
+        if use_cache and not explain:
+            hit = cache.get(key)
+            if hit is not None:
+                return QueryResult(request, window, hit, cached=True, as_of=now)
+        result = run_query(
+            store, self.settings, registry, request, as_of=now, explain=explain,
+            sql_cache=SqlCache(self.path / SQL_CACHE_DIR), data_version=version,
+        )  # fmt: skip
         if use_cache:
             cache.put(key, result.frame)
         return result
@@ -845,27 +858,33 @@ class Workspace:
         """Which segments moved ``request.metric`` between two windows, by mix or by rate;
         whether the change is within the metric's normal variation; what the users of the
         top segments said in surveys over the window."""
-        now = self.as_of(today)
+        with self.store(read_only=True) as store:
+            return self._explain_in(store, request, today=today, feedback=feedback)
+
+    def _explain_in(
+        self, store: Store, request: ExplainRequest, *, today: date | None, feedback: bool
+    ) -> Explanation:
+        now = self._as_of(store, today)
         registry = self.registry()
 
         def fetch(
             metrics: Sequence[str], grain: Grain, first: date, last: date, by: Sequence[str]
         ) -> pd.DataFrame:
-            return self.query(
-                list(metrics), grain=grain.value, start=first, end=last,
-                by=list(by) or None, today=now.today,
-            )  # fmt: skip
+            # every query of the explanation on the one open store, as of the one "now"
+            ask = QueryRequest.make(
+                list(metrics), grain=grain.value, start=first, end=last, by=list(by) or None
+            )
+            return self._query_in(store, now, ask).frame
 
         current, _ = explain_spans(
             request.start, request.end, request.compare, self.settings.week_start.value
         )
         dims = list(request.by)
         if not dims:
-            with self.store(read_only=True) as store:
-                found = property_dimensions(
-                    store.ibis, self._instant(current.first),
-                    self._instant(current.last + timedelta(days=1)),
-                )  # fmt: skip
+            found = property_dimensions(
+                store.ibis, self._instant(current.first),
+                self._instant(current.last + timedelta(days=1)),
+            )  # fmt: skip
             dims = default_dimensions(found)
         result = explain_change(
             fetch, registry, request, settings=self.settings, dimensions=dims,

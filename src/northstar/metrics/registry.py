@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,29 @@ def _builtins() -> dict[str, MetricSpec]:
     return index.metrics
 
 
+# The custom metrics of a folder, kept while none of its files changes (every query builds
+# a registry; parsing the YAML each time cost ~20 ms a query).
+_CUSTOM: dict[tuple[object, ...], tuple[list[MetricSpec], list[str]]] = {}
+_CUSTOM_LOCK = threading.Lock()
+
+
+def _custom(folder: Path) -> tuple[list[MetricSpec], list[str]]:
+    from northstar.metrics.yaml_specs import load_folder
+
+    files = sorted(folder.iterdir())
+    key = (str(folder), *((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    with _CUSTOM_LOCK:
+        known = _CUSTOM.get(key)
+    if known is not None:
+        return list(known[0]), list(known[1])
+    specs, problems = load_folder(folder, set(_builtins()))
+    with _CUSTOM_LOCK:
+        if len(_CUSTOM) > 64:
+            _CUSTOM.clear()
+        _CUSTOM[key] = (list(specs), list(problems))
+    return list(specs), list(problems)
+
+
 @dataclass
 class Registry:
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
@@ -42,11 +66,9 @@ class Registry:
 
         A broken custom metric is recorded in ``problems`` and left out; the others load.
         """
-        from northstar.metrics.yaml_specs import load_folder
-
         registry = cls(dict(_builtins()))
         if custom_folder is not None and custom_folder.is_dir():
-            specs, problems = load_folder(custom_folder, set(registry.metrics))
+            specs, problems = _custom(custom_folder)
             registry.problems.extend(problems)
             registry.add_all(specs)
         return registry

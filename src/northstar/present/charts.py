@@ -99,6 +99,13 @@ def _figure(spec: dict[str, Any], width: float, height: float, unit_format: Any 
     return fig
 
 
+def warm_up() -> None:
+    """Load the chart renderer and its fonts (about half a second, once per process), so
+    that the first report sent or previewed after a server starts does not wait for it."""
+    render_png({"type": "line", "data": {"labels": ["a", "b"],
+                                         "datasets": [dataset("w", [1, 2], ACCENT)]}})  # fmt: skip
+
+
 def render_png(
     spec: dict[str, Any], *, width: float = 6.0, height: float = 2.4, dpi: int = 160,
     unit_format: Any = None,

@@ -13,6 +13,7 @@ import logging
 import threading
 
 from northstar.errors import NorthstarError
+from northstar.present import charts
 from northstar.reports.config import REPORTS_FILE
 from northstar.workspace import Workspace
 
@@ -51,6 +52,8 @@ class ReportSchedule:
         self.rounds += 1
 
     def _loop(self) -> None:
+        if (self.ws.path / REPORTS_FILE).exists():
+            charts.warm_up()  # the first report (sent or previewed) need not load it
         self.tick()
         while not self._stop.wait(self.every):
             self.tick()
