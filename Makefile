@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser pdf-libs sdks bench-web bench-pages bench bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
+.PHONY: demo test lint browser pdf-libs sdks bench-web bench-pages bench-startup bench bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,10 @@ bench-fuzz: $(VENV)/.installed-test
 ## make bench-ingest: sustained live ingest through northstar serve, durability on (see benchmarks/README.md)
 bench-ingest: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ingest_speed.py
+
+## make bench-startup: how long the northstar command takes to start (see benchmarks/README.md)
+bench-startup: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/startup_speed.py
 
 ## make bench-pages: every page's cold and warm load time on the demo workspace (see benchmarks/README.md)
 bench-pages: $(VENV)/.installed-test

@@ -44,6 +44,7 @@ from northstar.anomalies.series import (
     check_direction,
     metric_anomalies,
 )
+from northstar.env import WORKSPACE_VAR
 from northstar.errors import (
     AlertConfigError,
     AnomalyError,
@@ -110,7 +111,7 @@ from northstar.store.freshness import AsOf, resolve_as_of
 from northstar.store.keys import ApiKey, create_key, list_keys, revoke_key
 from northstar.store.status import StoreFigures, store_figures
 
-ENV_VAR = "NORTHSTAR_WORKSPACE"
+ENV_VAR = WORKSPACE_VAR
 R = TypeVar("R")
 T = TypeVar("T")
 # Workspace files whose change invalidates Workspace.memo (with the store's data version).

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console, freshness
 from northstar.errors import AlertConfigError
 
 app = typer.Typer(help="Alert rules (alerts.yaml): evaluate and deliver, or read the history.",
@@ -26,6 +25,8 @@ def _check(fmt: str) -> None:
 @app.command("run")
 def run_(workspace: WorkspaceOpt = None, as_of: AsOfOpt = None, fmt: Format = "table") -> None:
     """Evaluate every rule once and deliver what fired or resolved (for cron)."""
+    from northstar.cli.render import console, freshness
+
     _check(fmt)
     outcomes, now = open_workspace(workspace, as_of).run_alerts()
     if fmt == "json":
@@ -54,6 +55,8 @@ def history_(
     fmt: Format = "table",
 ) -> None:
     """What the alert runs found and delivered."""
+    from northstar.cli.render import console
+
     _check(fmt)
     rows = open_workspace(workspace).alert_history(limit)
     if fmt == "json":
@@ -77,6 +80,8 @@ def snooze(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Silence a rule until a day (or --wake it)."""
+    from northstar.cli.render import console
+
     if not wake and until is None:
         raise AlertConfigError("give --until YYYY-MM-DD, or --wake to end a snooze")
     open_workspace(workspace).snooze_alert(rule, None if wake else until)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from northstar.cli import analysis_render as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 
 Start = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")]
@@ -31,6 +30,8 @@ def retention(
     fmt: Format = "table",
 ) -> None:
     """Retention table: cohorts by the period of their start event, and who came back."""
+    from northstar.cli import analysis_render as show
+
     show.check_format(fmt)
     result = open_workspace(workspace, as_of).retention(
         start_event, return_event, period=period, periods=periods, type=type_, window=window,
@@ -56,6 +57,8 @@ def funnel(
     fmt: Format = "table",
 ) -> None:
     """Funnel: users through ordered steps within a conversion window."""
+    from northstar.cli import analysis_render as show
+
     show.check_format(fmt)
     result = open_workspace(workspace, as_of).funnel(
         steps, window=window, mode=mode, exclude=exclude or [], by=by, start=start, end=end
@@ -74,6 +77,8 @@ def lifecycle(
     fmt: Format = "table",
 ) -> None:
     """Lifecycle: new, returning, resurrecting and dormant users per period."""
+    from northstar.cli import analysis_render as show
+
     show.check_format(fmt)
     result = open_workspace(workspace, as_of).lifecycle(event, grain=grain, start=start, end=end)
     show.lifecycle(result, fmt)
@@ -91,6 +96,8 @@ def stickiness(
     fmt: Format = "table",
 ) -> None:
     """Stickiness: users by the number of periods in which they were active."""
+    from northstar.cli import analysis_render as show
+
     show.check_format(fmt)
     result = open_workspace(workspace, as_of).stickiness(
         event, grain=grain, cumulative=cumulative, start=start, end=end
@@ -107,6 +114,8 @@ def features(
     fmt: Format = "table",
 ) -> None:
     """Feature adoption report for the features declared in features.yaml."""
+    from northstar.cli import analysis_render as show
+
     show.check_format(fmt)
     report = open_workspace(workspace, as_of).feature_report(start=start, end=end)
     show.features(report, fmt)

@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from northstar.anomalies.series import (
-    MetricAnomalies,
-    check_direction,
-    detect_rows,
-    read_series,
-    rows_csv,
-)
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console, freshness
 from northstar.errors import AnomalyError
+
+if TYPE_CHECKING:
+    from northstar.anomalies.series import MetricAnomalies
 
 
 def anomalies(
@@ -58,6 +53,8 @@ def anomalies(
 
 
 def _detect(series: Path | None, direction: str, fmt: str) -> None:
+    from northstar.anomalies.series import check_direction, detect_rows, read_series, rows_csv
+
     way = check_direction(direction)
     if series is None:
         raise AnomalyError("give the series: northstar anomalies detect SERIES.csv")
@@ -81,6 +78,9 @@ def _metric(
     name: str, workspace: Path | None, as_of: str | None, direction: str | None, grain: str,
     start: str | None, end: str | None, fmt: str, by: str | None = None,
 ) -> None:  # fmt: skip
+    from northstar.anomalies.series import check_direction
+    from northstar.cli.render import freshness
+
     if fmt not in ("table", "json", "csv"):
         raise AnomalyError(f"unknown format {fmt!r}; use table, json or csv")
     way = check_direction(direction) if direction else None
@@ -99,6 +99,8 @@ def _metric(
 
 def _table(result: MetricAnomalies) -> None:
     from rich.table import Table
+
+    from northstar.cli.render import console
 
     table = Table(title=f"{result.metric} by {result.grain} (alerts on {result.direction})",
                   title_justify="left")  # fmt: skip

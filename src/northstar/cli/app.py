@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
@@ -19,16 +19,15 @@ from northstar.cli import (
     explain,
     feedback,
     goals,
-    render,
     reports,
     serve,
     share,
 )
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import NorthstarError, QueryArgumentError, WorkspaceError
-from northstar.ingest import parse_mapping
-from northstar.settings import SETTINGS_FILE
-from northstar.workspace import Workspace
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(
     help="Northstar: KPIs for product managers.",
@@ -49,6 +48,10 @@ def init(
     currency: Annotated[str, typer.Option(help="Workspace currency.")] = "USD",
 ) -> None:
     """Create a workspace: northstar.yaml and the embedded store."""
+    from northstar.cli import render
+    from northstar.settings import SETTINGS_FILE
+    from northstar.workspace import Workspace
+
     ws = Workspace.init(directory or workspace, name=name, timezone=timezone, currency=currency)
     render.console.print(f"Created workspace [bold]{ws.settings.name}[/] in {ws.path}")
     render.console.print(f"Settings: {ws.path / SETTINGS_FILE} (documented in docs/settings.md)")
@@ -72,6 +75,10 @@ def import_(
     limit: Annotated[int, typer.Option(help="Rows shown by 'import rejected'.")] = 50,
 ) -> None:
     """Import files into a table; 'northstar import rejected' lists quarantined rows."""
+    from northstar.cli import render
+    from northstar.ingest import parse_mapping
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     if table == "rejected":
         render.rejected(ws.rejected(limit=limit))
@@ -97,6 +104,9 @@ def import_(
 @app.command()
 def tables(workspace: WorkspaceOpt = None) -> None:
     """Row counts, time ranges and rejected rows per table."""
+    from northstar.cli import render
+    from northstar.workspace import Workspace
+
     render.tables(Workspace(workspace).tables())
 
 
@@ -107,6 +117,9 @@ def sql(
     fmt: Annotated[str, typer.Option("--format", help="table|json|csv")] = "table",
 ) -> None:
     """Run read-only SQL on the workspace (for power users)."""
+    from northstar.cli import render
+    from northstar.workspace import Workspace
+
     render.arrow_table(Workspace(workspace).sql(query), fmt)
 
 
@@ -119,7 +132,10 @@ def demo(
     replace: Annotated[bool, typer.Option(help="Delete the workspace first if it exists.")] = False,
 ) -> None:
     """Fill a new workspace with a simulated SaaS product."""
+    from northstar.cli import render
     from northstar.demo.load import DEMO_SETTINGS, load_demo
+    from northstar.settings import SETTINGS_FILE
+    from northstar.workspace import Workspace
 
     path = workspace or Path("demo-workspace")
     if replace and (path / SETTINGS_FILE).exists():
@@ -155,6 +171,8 @@ def query(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute.")] = False,
 ) -> None:
     """Metric values by period, with breakdowns, filters and comparisons."""
+    from northstar.cli import render
+
     if fmt not in FORMATS:
         raise QueryArgumentError(f"unknown format {fmt!r}; use table, json or csv")
     ws = open_workspace(workspace, as_of)
@@ -175,6 +193,9 @@ app.add_typer(metrics_app, name="metrics")
 @metrics_app.command("list")
 def metrics_list(workspace: WorkspaceOpt = None) -> None:
     """Every metric with its unit and direction (custom metrics included)."""
+    from northstar.cli import render
+    from northstar.workspace import Workspace
+
     registry = Workspace(workspace).registry()
     render.metric_list(list(registry), registry.problems)
 
@@ -184,6 +205,9 @@ def metrics_show(
     metric: Annotated[str, typer.Argument(help="Metric id.")], workspace: WorkspaceOpt = None
 ) -> None:
     """A metric's description, formula, unit, direction and where its data comes from."""
+    from northstar.cli import render
+    from northstar.workspace import Workspace
+
     render.metric_detail(Workspace(workspace).registry().get(metric))
 
 
@@ -207,8 +231,12 @@ def main() -> None:
     try:
         app()  # Typer reports its own usage errors (exit 2)
     except NorthstarError as exc:
+        from northstar.cli import render  # loaded on use: `--help` stays quick
+
         render.err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        from northstar.cli import render
+
         render.err_console.print("interrupted")
         sys.exit(130)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
-from northstar.cli.analysis_render import check_format
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console
-from northstar.metrics.cohorts import RevenueCohorts
-from northstar.metrics.format import format_value
-from northstar.metrics.periods import Grain
-from northstar.metrics.spec import Unit
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from northstar.metrics.cohorts import RevenueCohorts
+    from northstar.metrics.periods import Grain
 
 Start = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")]
 End = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default today).")]
@@ -34,6 +33,8 @@ def ltv_cohorts(
     fmt: Format = "table",
 ) -> None:
     """Cumulative revenue per customer by acquisition cohort (observed LTV)."""
+    from northstar.cli.analysis_render import check_format
+
     check_format(fmt)
     result = open_workspace(workspace, as_of).ltv_cohorts(grain=grain, start=start, end=end)
     if fmt == "json":
@@ -53,6 +54,8 @@ def write_csv(frame: pd.DataFrame) -> None:
 
 
 def _table(result: RevenueCohorts) -> None:
+    from northstar.cli.render import console
+
     width = max((len(c.revenue_per_customer) for c in result.cohorts), default=0)
     # Columns that fit the terminal (about 7 characters each); the rest are in JSON/CSV.
     shown = min(width, max(1, (console.width - 20) // 7))
@@ -87,6 +90,8 @@ def _table(result: RevenueCohorts) -> None:
 
 
 def _label(start: date, grain: Grain) -> str:
+    from northstar.metrics.periods import Grain
+
     if grain is Grain.month:
         return start.strftime("%Y-%m")
     if grain is Grain.quarter:
@@ -98,6 +103,9 @@ def _label(start: date, grain: Grain) -> str:
 
 def _money(value: float | None, currency: str) -> str:
     """Whole currency units: a cohort table is read for its shape (JSON/CSV keep cents)."""
+    from northstar.metrics.format import format_value
+    from northstar.metrics.spec import Unit
+
     if value is None:
         return "–"
     return format_value(float(round(value)), Unit.currency, currency).replace(".00", "")

@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from northstar.cli import experiment_render as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
 from northstar.errors import ExperimentError
-from northstar.experiments.analysis import AnalyzeRequest, from_statistics
-from northstar.experiments.stats import DEFAULT_SEQUENTIAL_TUNING
+from northstar.experiments.defaults import DEFAULT_SEQUENTIAL_TUNING
 
 app = typer.Typer(
     help="A/B tests read from exposure events, with GrowthBook's statistics.",
@@ -39,6 +37,8 @@ def _weights(text: str | None) -> tuple[float, ...] | None:
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, as_of: AsOfOpt = None, fmt: Format = "table") -> None:
     """Experiments found in the events, with users per variation."""
+    from northstar.cli import experiment_render as show
+
     show.check_format(fmt)
     found = open_workspace(workspace, as_of).experiments()
     show.experiment_list(found, fmt)
@@ -72,6 +72,9 @@ def analyze(
     fmt: Format = "table",
 ) -> None:
     """Results of an experiment on one or more metrics: effects, intervals, chance to win."""
+    from northstar.cli import experiment_render as show
+    from northstar.experiments.analysis import AnalyzeRequest
+
     show.check_format(fmt)
     request = AnalyzeRequest(
         experiment, tuple(metric), control=control, cuped=cuped, correction=correction,
@@ -91,6 +94,9 @@ def stats_(
     fmt: Format = "table",
 ) -> None:
     """Results from per-arm numbers alone (n, sum, sum_squares), no workspace needed."""
+    from northstar.cli import experiment_render as show
+    from northstar.experiments.analysis import from_statistics
+
     show.check_format(fmt)
     try:
         raw: Any = json.loads(data.read_text(encoding="utf-8"))

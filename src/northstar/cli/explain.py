@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console, freshness
 from northstar.errors import ExplainError
-from northstar.explain.service import ExplainRequest, Explanation
+
+if TYPE_CHECKING:
+    from northstar.explain.service import Explanation
 
 
 def explain(
@@ -33,6 +34,8 @@ def explain(
     fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table",
 ) -> None:
     """Why did a KPI change? The segments that explain it, and whether by mix or by rate."""
+    from northstar.explain.service import ExplainRequest
+
     if fmt not in ("table", "json"):
         raise ExplainError(f"unknown format {fmt!r}; use table or json")
     dims = tuple(d.strip() for d in (by or "").split(",") if d.strip())
@@ -53,6 +56,8 @@ def _pct(x: float | None) -> str:
 
 
 def _table(r: Explanation) -> None:
+    from northstar.cli.render import console, freshness
+
     cur, base = r.current, r.baseline
     console.print(
         f"[bold]{r.metric}[/]: {_num(cur['value'])} ({cur['from']} … {cur['to']}) vs "

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from northstar.cli.analysis_render import check_format
-from northstar.cli.cohorts import End, Format, Start, write_csv
+from northstar.cli.cohorts import End, Format, Start
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console
-from northstar.metrics.feedback import Feedback
+
+if TYPE_CHECKING:
+    from northstar.metrics.feedback import Feedback
 
 _GROUP_STYLE = {"promoter": "green", "passive": "yellow", "detractor": "red"}
 
@@ -34,6 +34,9 @@ def feedback(
     fmt: Format = "table",
 ) -> None:
     """Survey comments, newest first, with score and promoter/passive/detractor group."""
+    from northstar.cli.analysis_render import check_format
+    from northstar.cli.cohorts import write_csv
+
     check_format(fmt)
     result = open_workspace(workspace, as_of).feedback(
         kind, group=group, start=start, end=end, where=where, limit=limit
@@ -47,6 +50,8 @@ def feedback(
 
 
 def _table(result: Feedback) -> None:
+    from northstar.cli.render import console
+
     span = f"{result.first} to {result.last}" if result.first else f"up to {result.last}"
     who = f"{result.group.value}s" if result.group else "all answers"
     table = Table(

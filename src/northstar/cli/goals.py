@@ -9,11 +9,9 @@ from typing import Annotated
 
 import typer
 
-from northstar.cli import render_goals as show
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, as_of_day
 from northstar.errors import GoalError
-from northstar.goals.service import GoalSpec
-from northstar.workspace import Workspace
+from northstar.goals.fields import GOAL_FIELD_HELP
 
 objectives_app = typer.Typer(help="Business objectives the KPIs serve (balanced scorecard).")
 goals_app = typer.Typer(help="SMART targets on metrics: add, track, revise, suggest.")
@@ -38,6 +36,9 @@ def objectives_add(
     ] = None,
 ) -> None:
     """Add a business objective to goals.yaml."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     objective = ws.add_objective(
         name, perspective=perspective,
@@ -49,6 +50,9 @@ def objectives_add(
 @objectives_app.command("list")
 def objectives_list(workspace: WorkspaceOpt = None) -> None:
     """Every objective with its perspective, owner, time frame and number of KPIs."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     show.objective_list(ws.goal_book(), ws.settings.goals.max_kpis_per_objective)
 
@@ -60,6 +64,9 @@ def objectives_show(
     as_of: AsOfOpt = None,
 ) -> None:
     """An objective and the status of its KPIs."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     card = ws.objective_status(objective_id, today=_day(as_of))
     show.objective_detail(card.objective, card.goals, ws.settings.currency)
@@ -79,6 +86,9 @@ def objectives_edit(
     ] = None,
 ) -> None:
     """Change an objective's name, perspective, description, owner or time frame."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     objective = ws.edit_objective(
         objective_id, name=name, perspective=perspective, description=description,
@@ -93,6 +103,9 @@ def objectives_remove(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Remove an objective; its goals stay, no longer aligned to it."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     removed = Workspace(workspace).remove_objective(objective_id)
     show.console.print(f"Removed objective [bold]{removed.objective.id}[/]")
     if removed.unaligned:
@@ -100,8 +113,8 @@ def objectives_remove(
 
 
 def _about(field: str, more: str = ".") -> str:
-    """A goal option's help: the description GoalSpec declares (one declaration)."""
-    return (GoalSpec.model_fields[field].description or field) + more
+    """A goal option's help: the description GoalSpec declares too (one declaration)."""
+    return GOAL_FIELD_HELP[field] + more
 
 
 @goals_app.command("add")
@@ -129,6 +142,10 @@ def goals_add(
     as_of: AsOfOpt = None,
 ) -> None:
     """Add a goal and show its SMART check (start/deadline default to the objective's)."""
+    from northstar.cli import render_goals as show
+    from northstar.goals.service import GoalSpec
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     spec = GoalSpec.make(
         metric=metric, target=target, objectives=objective or [], start=start,
@@ -142,6 +159,9 @@ def goals_add(
 @goals_app.command("list")
 def goals_list(workspace: WorkspaceOpt = None) -> None:
     """Every goal as written in goals.yaml (statuses: northstar scorecard)."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     show.goal_list(ws.goal_book(), ws.registry().metrics, ws.settings.currency)
 
@@ -154,6 +174,9 @@ def goals_show(
     fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table",
 ) -> None:
     """Progress, plan, run-rates, forecast, status, SMART check and revision history."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     if fmt not in ("table", "json"):
         raise GoalError(f"unknown format {fmt!r}; use table or json")
     ws = Workspace(workspace)
@@ -187,6 +210,9 @@ def goals_revise(
 ) -> None:
     """Change a goal's target, deadline, baseline or segment; who, when, old, new and why
     are kept."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     goal = ws.revise_goal(
         goal_id, reason=reason, target=target, deadline=deadline, baseline=baseline,
@@ -211,6 +237,9 @@ def goals_edit(
     no_objective: Annotated[bool, typer.Option(help="Align it to no objective.")] = False,
 ) -> None:
     """Change a goal's owner, note, plan or objectives (targets change by 'revise')."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     objectives = [] if no_objective else objective
     goal = ws.edit_goal(goal_id, owner=owner, note=note, plan=plan, objectives=objectives)
@@ -223,6 +252,9 @@ def goals_remove(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Remove a goal and its revision history from goals.yaml."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     goal = Workspace(workspace).remove_goal(goal_id)
     show.console.print(f"Removed goal [bold]{goal.id}[/]")
 
@@ -238,6 +270,9 @@ def goals_suggest(
     as_of: AsOfOpt = None,
 ) -> None:
     """Targets from the 50th/75th/90th percentile of the metric's past improvements."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     result = ws.suggest_targets(
         metric, deadline=deadline, start=start, grain=grain, where=where, today=_day(as_of)
@@ -257,6 +292,9 @@ def goals_template(
     as_of: AsOfOpt = None,
 ) -> None:
     """A starter set of objectives and KPIs for the product's stage, targets from history."""
+    from northstar.cli import render_goals as show
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     result = ws.goal_template(
         stage, start=start, deadline=deadline, grain=grain, apply=apply, by=by,
@@ -276,8 +314,10 @@ def scorecard(
     """The balanced scorecard: objectives by perspective, each KPI's target, progress,
     status and P(hit). Without goals: headline KPIs, the data tables and incidents."""
     from northstar.cli import render
+    from northstar.cli import render_goals as show
     from northstar.errors import QueryArgumentError
     from northstar.goals.scorecard import to_dict, to_markdown
+    from northstar.workspace import Workspace
 
     if fmt not in SCORECARD_FORMATS:
         raise QueryArgumentError(f"unknown format {fmt!r}; use table, json or markdown")

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from northstar.metrics.periods import parse_date
-from northstar.workspace import ENV_VAR, Workspace
+from northstar.env import WORKSPACE_VAR
+
+if TYPE_CHECKING:
+    from northstar.workspace import Workspace
 
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", "-w", envvar=ENV_VAR, help="Workspace folder (default: current folder)."
+        "--workspace",
+        "-w",
+        envvar=WORKSPACE_VAR,
+        help="Workspace folder (default: current folder).",
     ),
 ]
 
@@ -29,9 +34,13 @@ AsOfOpt = Annotated[
 
 
 def as_of_day(value: str | None) -> date | None:
+    from northstar.metrics.periods import parse_date
+
     return parse_date(value, "as-of date")
 
 
 def open_workspace(path: Path | None, as_of: str | None = None) -> Workspace:
     """The workspace of a command, judged as of ``--as-of`` when given."""
+    from northstar.workspace import Workspace
+
     return Workspace(path, as_of=as_of_day(as_of))

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from northstar.cli.options import AsOfOpt, WorkspaceOpt, open_workspace
-from northstar.cli.render import console
 from northstar.errors import ReportError
 
 app = typer.Typer(help="Stakeholder reports (reports.yaml): preview, send now, the log.",
@@ -28,6 +27,8 @@ def _check(fmt: str) -> None:
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, fmt: Format = "table") -> None:
     """The reports with their schedule, next run and last send."""
+    from northstar.cli.render import console
+
     _check(fmt)
     rows = open_workspace(workspace).reports().listing()
     if fmt == "json":
@@ -56,6 +57,8 @@ def preview(
     as_of: AsOfOpt = None,
 ) -> None:
     """Render a report without sending it (to --output, or Markdown/JSON on stdout)."""
+    from northstar.cli.render import console
+
     if output is None and fmt in ("html", "pdf"):
         raise ReportError(f"--format {fmt} needs --output FILE (e.g. --output report.{fmt})")
     data = open_workspace(workspace, as_of).reports().preview(name, fmt)
@@ -77,6 +80,8 @@ def send(
     fmt: Format = "table",
 ) -> None:
     """Build and deliver a report now."""
+    from northstar.cli.render import console
+
     _check(fmt)
     result = open_workspace(workspace, as_of).reports().send(name)
     if fmt == "json":
@@ -101,6 +106,8 @@ def log_(
     fmt: Format = "table",
 ) -> None:
     """Every report sent (or skipped, or failed): when, to whom, the result and tries."""
+    from northstar.cli.render import console
+
     _check(fmt)
     rows = open_workspace(workspace).reports().log(limit)
     if fmt == "json":

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from northstar.cli.options import WorkspaceOpt
-from northstar.cli.render import console
-from northstar.workspace import Workspace
 
 keys_app = typer.Typer(help="API keys: write keys send data, read/admin keys are separate.")
 
@@ -28,8 +26,10 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "warning",
 ) -> None:
     """Run the workspace's server: the tracking API (Segment and PostHog compatible)."""
+    from northstar.cli.render import console
     from northstar.server.app import Listening
     from northstar.server.app import serve as run
+    from northstar.workspace import Workspace
 
     ws = Workspace(workspace)
 
@@ -60,6 +60,9 @@ def keys_create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a key and print its token once (only a hash is kept)."""
+    from northstar.cli.render import console
+    from northstar.workspace import Workspace
+
     key, token = Workspace(workspace).create_key(kind, source=source, origins=origin or [])
     what = f"{key.kind} key for source '{key.source}'" if key.source else f"{key.kind} key"
     console.print(f"Created {what}: id {key.key_id}")
@@ -72,6 +75,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(workspace: WorkspaceOpt = None) -> None:
     """Every key: id, kind, source, prefix, created, revoked."""
+    from northstar.cli.render import console
+    from northstar.workspace import Workspace
+
     keys = Workspace(workspace).api_keys()
     if not keys:
         console.print("No keys yet: northstar keys create write --source web")
@@ -94,12 +100,18 @@ def keys_revoke(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Revoke a key: a running server refuses it within a flush interval."""
+    from northstar.cli.render import console
+    from northstar.workspace import Workspace
+
     key = Workspace(workspace).revoke_key(key_id)
     console.print(f"Revoked {key.kind} key {key.key_id} ({key.prefix}…) at {_when(key.revoked_at)}")
 
 
 def status(workspace: WorkspaceOpt = None) -> None:
     """Is data flowing in? Events today, last event, quarantine, unflushed log, server."""
+    from northstar.cli.render import console
+    from northstar.workspace import Workspace
+
     ws = Workspace(workspace)
     st = ws.status()
     fig = st.figures

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from northstar.cli.options import WorkspaceOpt, open_workspace
-from northstar.cli.render import console
 from northstar.errors import ShareError
 
 app = typer.Typer(help="Read-only share links to one page (scorecard, goal/ID, metric/METRIC).",
@@ -31,6 +30,8 @@ def create(
     fmt: Format = "table",
 ) -> None:
     """Create a link that opens PAGE read-only, without signing in, until it expires."""
+    from northstar.cli.render import console
+
     _check(fmt)
     share, url = open_workspace(workspace).create_share(page, expires)
     if fmt == "json":
@@ -43,6 +44,8 @@ def create(
 @app.command("list")
 def list_(workspace: WorkspaceOpt = None, fmt: Format = "table") -> None:
     """Every share link: its page, expiry and state (the URLs are not kept)."""
+    from northstar.cli.render import console
+
     _check(fmt)
     rows = open_workspace(workspace).shares()
     if fmt == "json":
@@ -66,6 +69,8 @@ def revoke(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Revoke a link: it answers 404 from now on."""
+    from northstar.cli.render import console
+
     share = open_workspace(workspace).revoke_share(share_id)
     console.print(f"{share['id']} ({share['page']}): revoked")
 

@@ -36,11 +36,11 @@ from scipy.stats import chi2, norm, t, truncnorm
 from statsmodels.stats.multitest import multipletests
 
 from northstar.errors import ExperimentError
+from northstar.experiments.defaults import DEFAULT_SEQUENTIAL_TUNING
 
 MetricType = Literal["binomial", "mean", "ratio"]
 METRIC_TYPES: tuple[str, ...] = ("binomial", "mean", "ratio")
 CORRECTIONS: tuple[str, ...] = ("none", "holm", "bh")
-DEFAULT_SEQUENTIAL_TUNING = 5000.0
 
 
 # -- statistics of one arm (gbstats models/statistics.py) -----------------------------

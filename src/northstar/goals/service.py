@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from northstar import clock
 from northstar.errors import GoalError, GoalNotFound, NorthstarError
+from northstar.goals.fields import GOAL_FIELD_HELP as HELP
 from northstar.goals.history import Fetch, complete_series, history_start, period_offset
 from northstar.goals.model import (
     BaselineChange,
@@ -179,18 +180,18 @@ class GoalSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    metric: str = Field(description="metric id (northstar metrics list)")
-    target: Target | str = Field(description="'>= 3000', '<= 150', '3.7..4.2', '+10%' or N")
-    objectives: list[str] = Field(default_factory=list, description="objective ids it serves")
-    start: date | None = Field(default=None, description="default: the current period's start")
-    deadline: date | None = Field(default=None, description="default: the objective's end")
-    grain: Grain = Field(default=Grain.month, description="day|week|month|quarter|year")
-    where: str | None = Field(default=None, description="segment, e.g. plan = 'pro'")
-    baseline: float | None = Field(default=None, description="override the computed baseline")
-    plan: PlanKind = Field(default=PlanKind.linear, description="linear|seasonal")
-    owner: str = Field(default="", description="who answers for it")
-    note: str = Field(default="", description="why this goal")
-    goal_id: str | None = Field(default=None, description="id (default: metric-deadline)")
+    metric: str = Field(description=HELP["metric"])
+    target: Target | str = Field(description=HELP["target"])
+    objectives: list[str] = Field(default_factory=list, description=HELP["objectives"])
+    start: date | None = Field(default=None, description=HELP["start"])
+    deadline: date | None = Field(default=None, description=HELP["deadline"])
+    grain: Grain = Field(default=Grain.month, description=HELP["grain"])
+    where: str | None = Field(default=None, description=HELP["where"])
+    baseline: float | None = Field(default=None, description=HELP["baseline"])
+    plan: PlanKind = Field(default=PlanKind.linear, description=HELP["plan"])
+    owner: str = Field(default="", description=HELP["owner"])
+    note: str = Field(default="", description=HELP["note"])
+    goal_id: str | None = Field(default=None, description=HELP["goal_id"])
 
     @field_validator("start", "deadline", mode="before")
     @classmethod
