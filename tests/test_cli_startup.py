@@ -26,9 +26,7 @@ def test_help_builds_every_command_without_the_heavy_libraries() -> None:
     answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)  # fmt: skip
     found = json.loads(answer.stdout)
-    assert {"query", "goals", "experiments", "reports", "serve", "import"} <= set(
-        found["commands"]
-    )
+    assert {"query", "goals", "experiments", "reports", "serve", "import"} <= set(found["commands"])
     assert found["loaded"] == []
 
 
