@@ -748,6 +748,14 @@ def test_why_did_this_change_from_a_card_and_from_the_explorer(
     rows = page.locator("#explain-segments tbody tr")
     labels = [rows.nth(i).get_attribute("data-segment") for i in range(rows.count())]
     assert labels == [" and ".join(f"{d} = {v}" for d, v in s.key) for s in expected.segments]
+    # a month inside the demo data, whose change has segments that stand out
+    page.goto(server.url + "/explain?metric=mau&from=2026-10-01&to=2026-10-31")
+    page.wait_for_selector("#explain-verdict")
+    october = demo_ws.explain(ExplainRequest("mau", "2026-10-01", "2026-10-31"))
+    assert october.segments, "the demo's October should have segments to show"
+    rows = page.locator("#explain-segments tbody tr")
+    labels = [rows.nth(i).get_attribute("data-segment") for i in range(rows.count())]
+    assert labels == [" and ".join(f"{d} = {v}" for d, v in s.key) for s in october.segments]
     shot(page, "explain")
     page.goto(server.url + "/explore?metric=signups&grain=month")
     page.click("#why-link")
