@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -19,31 +19,6 @@ import pandas as pd
 import pyarrow as pa
 
 from northstar import clock
-from northstar.alerts.config import load_alerts
-from northstar.alerts.runner import Outcome
-from northstar.alerts.runner import history as alert_history
-from northstar.alerts.runner import overview as alert_overview
-from northstar.alerts.runner import run as run_alert_rules
-from northstar.alerts.runner import snooze as snooze_alert_rule
-from northstar.analyses.events import known_events, property_dimensions, property_values
-from northstar.analyses.features import (
-    FEATURES_FILE,
-    Feature,
-    FeatureReport,
-    feature_report,
-    load_features,
-)
-from northstar.analyses.funnel import FunnelRequest, FunnelResult, funnel
-from northstar.analyses.lifecycle import Lifecycle, lifecycle
-from northstar.analyses.retention import RetentionRequest, RetentionTable, retention
-from northstar.analyses.stickiness import Stickiness, stickiness
-from northstar.anomalies.series import (
-    KPI_CONFIG,
-    LOOKBACK,
-    MetricAnomalies,
-    check_direction,
-    metric_anomalies,
-)
 from northstar.env import WORKSPACE_VAR
 from northstar.errors import (
     AlertConfigError,
@@ -53,43 +28,9 @@ from northstar.errors import (
     QueryError,
     WorkspaceError,
 )
-from northstar.experiments.analysis import (
-    AnalyzeRequest,
-    ExperimentList,
-    ExperimentResult,
-    analyze,
-    guardrails,
-    list_experiments,
-)
-from northstar.explain.service import (
-    ExplainRequest,
-    Explanation,
-    default_dimensions,
-    feedback_filter,
-)
-from northstar.explain.service import explain as explain_change
-from northstar.explain.service import spans as explain_spans
-from northstar.goals import (
-    GoalBook,
-    GoalProgress,
-    Objective,
-    Scorecard,
-    SmartCheck,
-    Target,
-    changes,
-)
-from northstar.goals import service as goals
-from northstar.goals.model import Goal, TimeFrame
-from northstar.goals.scorecard import ObjectiveCard, goal_detail_dict
-from northstar.goals.store import GOALS_FILE, load_book
-from northstar.goals.suggest import Suggestion
-from northstar.goals.timeframe import parse_time_frame
 from northstar.ingest import ImportSummary, import_files, import_table, rejected_rows
 from northstar.ingest.importer import Progress
 from northstar.ingest.live_log import LOG_DIR, PendingLog, pending, running_server
-from northstar.metrics.cohorts import RevenueCohorts, revenue_cohorts
-from northstar.metrics.feedback import Feedback, feedback
-from northstar.metrics.headline import HEADLINE, KpiSummary, last_complete_month, summaries
 from northstar.metrics.periods import (
     Grain,
     parse_date,
@@ -101,15 +42,40 @@ from northstar.metrics.query import QueryRequest, QueryResult, ResultCache, cach
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction
 from northstar.metrics.sql_cache import SqlCache
-from northstar.reports import shares
-from northstar.reports.runner import report_link
-from northstar.reports.service import ReportService
 from northstar.settings import SETTINGS_FILE, Settings, dump_settings, load_settings
 from northstar.store import DB_FILE, TABLES, Store
 from northstar.store.connection import connect
 from northstar.store.freshness import AsOf, resolve_as_of
 from northstar.store.keys import ApiKey, create_key, list_keys, revoke_key
 from northstar.store.status import StoreFigures, store_figures
+
+if TYPE_CHECKING:
+    from northstar.alerts.runner import Outcome
+    from northstar.analyses.features import Feature, FeatureReport
+    from northstar.analyses.funnel import FunnelResult
+    from northstar.analyses.lifecycle import Lifecycle
+    from northstar.analyses.retention import RetentionTable
+    from northstar.analyses.stickiness import Stickiness
+    from northstar.anomalies.series import MetricAnomalies
+    from northstar.experiments.analysis import AnalyzeRequest, ExperimentList, ExperimentResult
+    from northstar.explain.service import ExplainRequest, Explanation
+    from northstar.goals import (
+        GoalBook,
+        GoalProgress,
+        Objective,
+        Scorecard,
+        SmartCheck,
+        Target,
+        changes,
+    )
+    from northstar.goals import service as goals
+    from northstar.goals.model import Goal, TimeFrame
+    from northstar.goals.scorecard import ObjectiveCard
+    from northstar.goals.suggest import Suggestion
+    from northstar.metrics.cohorts import RevenueCohorts
+    from northstar.metrics.feedback import Feedback
+    from northstar.metrics.headline import KpiSummary
+    from northstar.reports.service import ReportService
 
 ENV_VAR = WORKSPACE_VAR
 R = TypeVar("R")
@@ -414,6 +380,8 @@ class Workspace:
 
     def headline_kpis(self, *, today: date | None = None) -> list[KpiSummary]:
         """The headline KPIs over the last 12 complete months (see ``metrics.headline``)."""
+        from northstar.metrics.headline import HEADLINE, last_complete_month, summaries
+
         registry = self.registry()
         ids = [m for m in HEADLINE if m in registry.metrics]
         first, last = last_complete_month(self.as_of(today).today)
@@ -441,6 +409,8 @@ class Workspace:
         period of ``start_event`` from ``start`` to ``end``, and how many did
         ``return_event`` k periods later. Events are names, ``"name where filter"`` or
         ``$active`` (any active event)."""
+        from northstar.analyses.retention import RetentionRequest, retention
+
         request = RetentionRequest.make(
             start_event, return_event, period=period, periods=periods, type=type,
             window=window, cumulative=cumulative, by=by,
@@ -467,6 +437,8 @@ class Workspace:
         """A funnel (``docs/analyses.md#funnels``) of users whose first step falls in
         ``start``..``end``: per step the users who got there within ``window`` (e.g.
         ``14d``, ``30m``), conversion from the first and previous step, time to convert."""
+        from northstar.analyses.funnel import FunnelRequest, funnel
+
         request = FunnelRequest.make(
             list(steps), window=window, mode=mode, exclude=list(exclude), by=by
         )
@@ -488,6 +460,8 @@ class Workspace:
     ) -> Lifecycle:
         """Per period: users who are new, returning, resurrecting, and (as a negative count)
         went dormant (``docs/analyses.md#lifecycle``)."""
+        from northstar.analyses.lifecycle import lifecycle
+
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, lifecycle(
@@ -507,6 +481,8 @@ class Workspace:
     ) -> Stickiness:
         """Users by the number of periods of the range in which they did ``event``
         (``cumulative``: k or more), ``docs/analyses.md#stickiness``."""
+        from northstar.analyses.stickiness import stickiness
+
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, stickiness(
@@ -516,6 +492,8 @@ class Workspace:
 
     def features(self) -> list[Feature]:
         """The features declared in ``features.yaml``."""
+        from northstar.analyses.features import FEATURES_FILE, load_features
+
         return load_features(self.path / FEATURES_FILE)
 
     def feature_report(
@@ -527,6 +505,8 @@ class Workspace:
     ) -> FeatureReport:
         """Per declared feature: adoption rate, usage frequency, week-4 retention of
         adopters vs other active users, and the promote/rethink flags."""
+        from northstar.analyses.features import feature_report
+
         features = self.features()
 
         def compute() -> FeatureReport:
@@ -552,6 +532,8 @@ class Workspace:
         """Observed LTV: per acquisition cohort (customers by the period they first paid,
         ``start``..``end``), its size and the cumulative revenue per customer k = 0, 1, ...
         periods later, in the workspace currency (``metrics/cohorts.py``)."""
+        from northstar.metrics.cohorts import revenue_cohorts
+
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, revenue_cohorts(
@@ -573,6 +555,8 @@ class Workspace:
         """The comments of a survey (nps, csat, ces, uss, team), newest first, each with its
         score, respondent, time and group; ``group`` keeps promoters, passives or
         detractors only (``metrics/feedback.py``)."""
+        from northstar.metrics.feedback import feedback
+
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             return stamped(now, feedback(
@@ -584,6 +568,9 @@ class Workspace:
     def goals_context(self, *, today: date | None = None) -> goals.GoalContext:
         """What the goal functions need: ``goals.yaml``, metrics, settings, a metric query
         and the day goals are judged on (the workspace's as-of, :meth:`as_of`)."""
+        from northstar.goals import service as goals
+        from northstar.goals.store import GOALS_FILE
+
         now = self.as_of(today)
 
         def fetch(
@@ -599,6 +586,8 @@ class Workspace:
 
     def goal_book(self) -> GoalBook:
         """Every objective and goal in ``goals.yaml``."""
+        from northstar.goals.store import GOALS_FILE, load_book
+
         return load_book(self.path / GOALS_FILE)
 
     def add_objective(
@@ -606,6 +595,9 @@ class Workspace:
         description: str = "", owner: str = "", time_frame: str | TimeFrame | None = None,
     ) -> Objective:  # fmt: skip
         """Add a business objective; ``time_frame`` like 2026-H2, 2026-Q3 or a..b dates."""
+        from northstar.goals import service as goals
+        from northstar.goals.timeframe import parse_time_frame
+
         frame = parse_time_frame(time_frame) if isinstance(time_frame, str) else time_frame
         return goals.add_objective(
             self.goals_context(), name, perspective=perspective, objective_id=objective_id,
@@ -620,6 +612,8 @@ class Workspace:
         Either a :class:`~northstar.goals.service.GoalSpec`, or its fields: the metric, the
         target (text like '>= 3000', '<= 150', '3.7..4.2', '+10%') and any of objectives,
         start, deadline, grain, where, baseline, plan, owner, note, goal_id."""
+        from northstar.goals import service as goals
+
         spec = metric if isinstance(metric, goals.GoalSpec) else goals.GoalSpec.make(
             metric=metric, target=target, **fields)  # fmt: skip
         return goals.add_goal(self.goals_context(today=today), spec, by=by, save=save)
@@ -631,6 +625,8 @@ class Workspace:
     ) -> Goal:  # fmt: skip
         """Change a goal's target, deadline, baseline or segment (``where``, ``""`` for
         every user); the revision is kept with it."""
+        from northstar.goals import service as goals
+
         return goals.revise_goal(
             self.goals_context(), goal_id, reason=reason, target=target, deadline=deadline,
             baseline=baseline, clear_baseline=clear_baseline, where=where, by=by,
@@ -641,11 +637,15 @@ class Workspace:
         plan: str | None = None, objectives: Sequence[str] | None = None,
     ) -> Goal:  # fmt: skip
         """Change a goal's owner, note, plan or objectives (``None`` keeps a field)."""
+        from northstar.goals import changes
+
         return changes.edit_goal(self.goals_context(), goal_id, owner=owner, note=note,
                                  plan=plan, objectives=objectives)  # fmt: skip
 
     def remove_goal(self, goal_id: str) -> Goal:
         """Remove a goal and its revision history."""
+        from northstar.goals import changes
+
         return changes.remove_goal(self.goals_context(), goal_id)
 
     def edit_objective(
@@ -654,6 +654,9 @@ class Workspace:
         time_frame: str | None = None,
     ) -> Objective:  # fmt: skip
         """Change an objective's fields (``None`` keeps one; ``time_frame=""`` removes it)."""
+        from northstar.goals import changes
+        from northstar.goals.timeframe import parse_time_frame
+
         frame: TimeFrame | object | None = changes.KEEP
         if time_frame is not None:
             frame = parse_time_frame(time_frame) if time_frame.strip() else None
@@ -664,10 +667,14 @@ class Workspace:
 
     def remove_objective(self, objective_id: str) -> changes.RemovedObjective:
         """Remove an objective; its goals stay, no longer aligned to it."""
+        from northstar.goals import changes
+
         return changes.remove_objective(self.goals_context(), objective_id)
 
     def check_goal(self, goal_id: str, *, today: date | None = None) -> SmartCheck:
         """The SMART check of a stored goal, with its numbers."""
+        from northstar.goals import service as goals
+
         ctx = self.goals_context(today=today)
         book = ctx.load()
         return goals.smart_check(ctx, goals.get_goal(book, goal_id), book)
@@ -676,6 +683,9 @@ class Workspace:
         """One goal as a product manager reads it — the goal, its revisions, status and
         reason, progress, run-rates, forecast P10/P50/P90 and P(hit), the forecast fan per
         period and the SMART check — as ``goals show ID --format json`` gives it."""
+        from northstar.goals import service as goals
+        from northstar.goals.scorecard import goal_detail_dict
+
         progress = self.track_goal(goal_id, today=today)
         check = (
             self.check_goal(goal_id, today=today)
@@ -689,10 +699,14 @@ class Workspace:
 
     def objective_status(self, objective_id: str, *, today: date | None = None) -> ObjectiveCard:
         """An objective with the status of its KPIs and focus warnings."""
+        from northstar.goals import service as goals
+
         return goals.objective_status(self.goals_context(today=today), objective_id)
 
     def track_goal(self, goal_id: str, *, today: date | None = None) -> GoalProgress:
         """Current value, progress, plan, run-rates, forecast, P(hit) and status."""
+        from northstar.goals import service as goals
+
         return goals.track_goal(self.goals_context(today=today), goal_id)
 
     def suggest_targets(
@@ -700,6 +714,8 @@ class Workspace:
         grain: str = "month", where: str | None = None, today: date | None = None,
     ) -> Suggestion:  # fmt: skip
         """Targets from the 50th/75th/90th percentile of the metric's past improvements."""
+        from northstar.goals import service as goals
+
         return goals.suggest(
             self.goals_context(today=today), metric, deadline=deadline, start=start,
             grain=grain, where=where,
@@ -711,6 +727,8 @@ class Workspace:
         by: str | None = None, today: date | None = None,
     ) -> goals.Template:  # fmt: skip
         """A starter set of objectives and KPIs for an early, growth or mature product."""
+        from northstar.goals import service as goals
+
         return goals.template(
             self.goals_context(today=today), stage, start=start, deadline=deadline,
             grain=grain, apply=apply, by=by,
@@ -718,12 +736,16 @@ class Workspace:
 
     def scorecard(self, *, today: date | None = None) -> Scorecard:
         """The balanced scorecard: perspectives, objectives and their KPIs' status."""
+        from northstar.goals import service as goals
+
         return goals.scorecard(self.goals_context(today=today))
 
     # -- experiments (docs/experiments.md) ----------------------------------------------
     def experiments(self, *, today: date | None = None) -> ExperimentList:
         """Every experiment with exposures (Segment ``Experiment Viewed``, PostHog
         ``$feature_flag_called``) up to the as-of day, with users per variation."""
+        from northstar.experiments.analysis import ExperimentList, list_experiments
+
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
             found = list_experiments(store.ibis, self.settings, last=now.end)
@@ -733,6 +755,8 @@ class Workspace:
         self, request: AnalyzeRequest, *, today: date | None = None
     ) -> ExperimentResult:
         """An experiment's results on ``request.metrics`` as of the end of the as-of day."""
+        from northstar.experiments.analysis import analyze
+
         registry = self.registry()
         with self.store(read_only=True) as store:
             now = self._as_of(store, today)
@@ -742,6 +766,8 @@ class Workspace:
         """What the pages' pickers offer, from the data: event names (most frequent first)
         and properties with their most frequent values (users, and events of the last
         ``days`` days of data). Kept until the data changes."""
+        from northstar.analyses.events import known_events, property_values
+
         now = self.as_of()
         key = (now.through, now.last_loaded, days)
         cached = getattr(self, "_pickers", None)
@@ -760,12 +786,16 @@ class Workspace:
 
     def event_names(self, limit: int = 200) -> list[str]:
         """Event names in the data, most frequent first (the pages' pickers)."""
+        from northstar.analyses.events import known_events
+
         with self.store(read_only=True) as store:
             return known_events(store.ibis, limit)
 
     def experiment_guardrails(self) -> tuple[list[str], list[str]]:
         """The goals' KPIs an experiment can measure per exposed user (shown as guardrails
         beside its own metrics), and those it cannot."""
+        from northstar.experiments.analysis import guardrails
+
         return guardrails([g.metric for g in self.goal_book().goals], self.registry())
 
     # -- anomalies (docs/alerts.md) ------------------------------------------------------
@@ -784,6 +814,14 @@ class Workspace:
         ``direction`` defaults to the metric's bad direction (drops of a higher-is-better
         KPI, rises of a lower-is-better one). With ``by``, every segment of that dimension
         is scored on its own series (rows carry the segment)."""
+        from northstar.anomalies.series import (
+            KPI_CONFIG,
+            LOOKBACK,
+            MetricAnomalies,
+            check_direction,
+            metric_anomalies,
+        )
+
         if grain not in KPI_CONFIG:
             raise AnomalyError(f"--grain {grain!r}: use day, week or month")
         spec = self.registry().get(metric)
@@ -812,6 +850,10 @@ class Workspace:
     def run_alerts(self, *, today: date | None = None) -> tuple[list[Outcome], AsOf]:
         """Evaluate every rule of ``alerts.yaml`` once, deliver what fired or resolved,
         and record it. A bad ``alerts.yaml`` raises before anything changes."""
+        from northstar.alerts.config import load_alerts
+        from northstar.alerts.runner import run as run_alert_rules
+        from northstar.explain.service import ExplainRequest
+
         config = load_alerts(self.path)
         now = self.as_of(today)
 
@@ -836,10 +878,16 @@ class Workspace:
 
     def alert_rules(self, *, today: date | None = None) -> list[dict[str, Any]]:
         """The rules of ``alerts.yaml`` with their state (firing, quiet, muted, snoozed)."""
+        from northstar.alerts.config import load_alerts
+        from northstar.alerts.runner import overview as alert_overview
+
         return alert_overview(load_alerts(self.path), self.path, self.as_of(today).today)
 
     def snooze_alert(self, rule: str, until: str | date | None) -> None:
         """Silence a rule through ``until`` (None: wake it up)."""
+        from northstar.alerts.config import load_alerts
+        from northstar.alerts.runner import snooze as snooze_alert_rule
+
         names = [r.name for r in load_alerts(self.path).rules]
         if rule not in names:
             raise AlertConfigError(
@@ -850,6 +898,8 @@ class Workspace:
 
     def alert_history(self, limit: int = 200) -> list[dict[str, Any]]:
         """What the alert runs found and delivered, oldest first."""
+        from northstar.alerts.runner import history as alert_history
+
         return alert_history(self.path, limit)
 
     # -- explain a change (docs/explain.md) -----------------------------------------------
@@ -859,12 +909,18 @@ class Workspace:
         """Which segments moved ``request.metric`` between two windows, by mix or by rate;
         whether the change is within the metric's normal variation; what the users of the
         top segments said in surveys over the window."""
+
         with self.store(read_only=True) as store:
             return self._explain_in(store, request, today=today, feedback=feedback)
 
     def _explain_in(
         self, store: Store, request: ExplainRequest, *, today: date | None, feedback: bool
     ) -> Explanation:
+        from northstar.analyses.events import property_dimensions
+        from northstar.explain.service import default_dimensions
+        from northstar.explain.service import explain as explain_change
+        from northstar.explain.service import spans as explain_spans
+
         now = self._as_of(store, today)
         registry = self.registry()
 
@@ -900,6 +956,8 @@ class Workspace:
     def _segment_feedback(self, result: Explanation) -> list[dict[str, Any]]:
         """Survey comments over the window from the users of the top segments (those
         described by user properties; an event property does not say who a person is)."""
+        from northstar.explain.service import feedback_filter
+
         out: list[dict[str, Any]] = []
         for segment in result.segments[:3]:
             where = feedback_filter(segment)
@@ -921,6 +979,8 @@ class Workspace:
     # -- reports (docs/reports.md) -------------------------------------------------------
     def reports(self) -> ReportService:
         """The reports of ``reports.yaml``: list, preview, send, what is due, the log."""
+        from northstar.reports.service import ReportService
+
         return ReportService(self, self.path, memo=self.memo)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -945,6 +1005,8 @@ class Workspace:
     # -- share links (docs/reports.md#share-links) ------------------------------------------
     def share_base_url(self) -> str:
         """Where people open this workspace's server (links in reports, share links)."""
+        from northstar.reports.runner import report_link
+
         return report_link(self.settings).rstrip("/")
 
     def create_share(
@@ -957,6 +1019,8 @@ class Workspace:
     ) -> tuple[dict[str, Any], str]:
         """A signed, expiring, read-only link to one page (``scorecard``, ``goal/ID``,
         ``metric/METRIC``): its record and its URL (shown once; only a hash is kept)."""
+        from northstar.reports import shares
+
         kind, arg = shares.parse_page(page)
         if kind == "goal" and self.goal_book().goal(arg or "") is None:
             known = ", ".join(g.id for g in self.goal_book().goals) or "none"
@@ -973,15 +1037,21 @@ class Workspace:
 
     def shares(self) -> list[dict[str, Any]]:
         """Every share link (active, expired, revoked), without its token."""
+        from northstar.reports import shares
+
         return shares.listing(self.path, clock.now(self.settings.timezone))
 
     def revoke_share(self, share_id: str) -> dict[str, Any]:
         """Revoke a share link: its URL answers 404 from now on."""
+        from northstar.reports import shares
+
         now = clock.now(self.settings.timezone)
         return shares.revoke(self.path, share_id, now=now).public(now)
 
     def open_share(self, token: str) -> str:
         """The page a share token opens (``ShareNotFound`` when it opens nothing)."""
+        from northstar.reports import shares
+
         found = shares.resolve(self.path, token, now=clock.now(self.settings.timezone),
                                env=os.environ)  # fmt: skip
         return found.page

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from northstar.goals.scorecard import sparkline
 from northstar.ingest import ImportSummary
 from northstar.metrics import output
 from northstar.metrics.format import format_change, format_value
@@ -21,6 +20,7 @@ from northstar.metrics.headline import KpiSummary
 from northstar.metrics.query import QueryResult
 from northstar.metrics.registry import Registry
 from northstar.metrics.spec import Direction, MetricSpec, Rollup
+from northstar.present.text import sparkline
 from northstar.store.freshness import AsOf
 from northstar.workspace import TableInfo
 

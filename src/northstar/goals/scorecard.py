@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,10 +18,10 @@ from northstar.goals.tracking import GoalProgress, Status
 from northstar.metrics.format import format_value
 from northstar.metrics.periods import shift_periods
 from northstar.metrics.spec import Perspective, Unit
+from northstar.present.text import sparkline
 from northstar.store.freshness import AsOf, freshness_fields
 
 SPARK_PERIODS = 12
-_BARS = "▁▂▃▄▅▆▇█"
 STATUS_ORDER = (Status.achieved, Status.on_track, Status.at_risk, Status.off_track,
                 Status.missed, Status.no_data)  # fmt: skip
 
@@ -119,19 +118,6 @@ def build_scorecard(
             + ", ".join(g.goal.id for g in unaligned)
         )
     return Scorecard(product, as_of, currency, tuple(cards), unaligned, tuple(warnings), freshness)
-
-
-def sparkline(values: Sequence[float | None]) -> str:
-    """Unicode bars scaled between the series' minimum and maximum."""
-    known = [v for v in values if v is not None and not math.isnan(v)]
-    if not known:
-        return ""
-    low, high = min(known), max(known)
-    span = (high - low) or 1.0
-    return "".join(
-        " " if v is None or math.isnan(v) else _BARS[int((v - low) / span * (len(_BARS) - 1))]
-        for v in values
-    )
 
 
 def compact_value(value: float | None, unit: Unit, currency: str = "USD") -> str:
