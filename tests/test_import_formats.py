@@ -91,6 +91,31 @@ def test_parquet_typed_columns(ws: Workspace, tmp_path: Path) -> None:
     assert _stored(ws) == EXPECTED
 
 
+def test_parquet_with_a_json_typed_properties_column(ws: Workspace, tmp_path: Path) -> None:
+    # A Parquet file written by DuckDB with to_json() types its properties as JSON; the
+    # import used to fail with a traceback ('' is not valid JSON) instead of storing it.
+    import duckdb
+
+    path = tmp_path / "e.parquet"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"""COPY (SELECT * FROM (VALUES
+        ('$pageview', 'a1', TIMESTAMPTZ '2024-01-01 10:00:00+00', to_json({{'$os': 'Android'}})),
+        ('signed_up', 'u1', TIMESTAMPTZ '2024-07-01 10:00:00+00', to_json({{'plan': 'pro'}})),
+        ('feature_used', 'u1', TIMESTAMPTZ '2024-01-01 10:00:00+00', NULL::JSON)
+      ) t(event, distinct_id, timestamp, properties)) TO '{path}' (FORMAT parquet)""")
+    con.close()
+    summary = ws.import_files("events", [path])
+    assert (summary.imported, summary.rejected) == (3, 0)
+    with ws.store(read_only=True) as store:
+        got = store.execute(
+            "SELECT event, json_extract_string(properties, '$.\"$os\"'), "
+            "json_extract_string(properties, '$.plan') FROM events ORDER BY event"
+        ).fetchall()
+    assert got == [("$pageview", "Android", None), ("feature_used", None, None),
+                   ("signed_up", None, "pro")]  # fmt: skip
+
+
 def test_column_mapping(ws: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path / "e.csv", "name,user,ts\nclicked,u9,2024-03-01T00:00:00Z\n")
     ws.import_files("events", [path], mapping={"name": "event", "user": "distinct_id",

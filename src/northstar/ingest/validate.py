@@ -80,6 +80,8 @@ _SOURCES = {
 
 def source_of(engine_type: DuckDBPyType) -> Source:
     """The :class:`Source` of a column of the engine's type (a relation's ``types``)."""
+    if str(engine_type) == "JSON":  # JSON is text underneath, but '' is not valid JSON
+        return Source.other
     return _SOURCES.get(engine_type.id, Source.other)
 
 
