@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint browser pdf-libs sdks bench-web bench-pages bench-startup bench bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
+.PHONY: demo test lint browser pdf-libs sdks bench-web bench-pages bench-startup bench-shape bench bench-analyses bench-forecast bench-calibration bench-ingest bench-fuzz bench-experiments bench-explain bench-nab bench-demo-alerts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,10 @@ bench-ingest: $(VENV)/.installed-test
 ## make bench-startup: how long the northstar command takes to start (see benchmarks/README.md)
 bench-startup: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/startup_speed.py
+
+## make bench-shape: import and people counts on 10M events of 200,000 skewed users vs hand-written SQL (see benchmarks/README.md)
+bench-shape: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/shape_speed.py
 
 ## make bench-pages: every page's cold and warm load time on the demo workspace (see benchmarks/README.md)
 bench-pages: $(VENV)/.installed-test
