@@ -39,7 +39,6 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
 from metric_speed import HandSQL, formulations, same
-
 from northstar.workspace import Workspace
 
 DATA = Path(__file__).parent / ".data"
@@ -56,7 +55,8 @@ def generate(path: Path, events: int, users: int) -> None:
 COPY (
   WITH raw AS (
     SELECT i, CAST(floor({users} * pow(random(), 2.5)) AS BIGINT) AS u,
-           TIMESTAMPTZ '{FIRST} 00:00:00+00' + to_seconds(CAST(floor(random() * {seconds}) AS BIGINT)) AS ts
+           TIMESTAMPTZ '{FIRST} 00:00:00+00'
+             + to_seconds(CAST(floor(random() * {seconds}) AS BIGINT)) AS ts
     FROM range({events}) t(i)
   )
   SELECT CAST(uuid() AS VARCHAR) AS uuid,
@@ -130,8 +130,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--import-runs", type=int, default=1)
-    parser.add_argument("--all-forms", action="store_true",
-                        help="also time the hand formulations that never win (slow)")
+    parser.add_argument(
+        "--all-forms",
+        action="store_true",
+        help="also time the hand formulations that never win (slow)",
+    )
     args = parser.parse_args()
     parquet = shape_file(args.events, args.users)
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()
@@ -190,7 +193,8 @@ def main() -> None:
         results = {}
         for case, (argv, statements) in cases.items():
             command = [NORTHSTAR, "query", *argv, "--grain", "day", "--from", str(FIRST),
-                       "--to", str(LAST), "--no-cache", "--format", "csv", "-w", str(ws_path)]  # fmt: skip
+                       "--to", str(LAST), "--no-cache", "--format", "csv",
+                       "-w", str(ws_path)]  # fmt: skip
             cold, warm = [], []
             hands: dict[str, list[float]] = {label: [] for label in statements}
             files = {}
