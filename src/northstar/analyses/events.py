@@ -199,8 +199,8 @@ def events_between(ctx: Context, first: date | None, last: date) -> ir.Table:
 def person_days(ctx: Context, spec: EventSpec, first: date | None, last: date) -> ir.Table:
     """Distinct (``person_id``, ``day``) pairs on which a person did ``spec``.
 
-    Without user-property filters the distinct (id, day) pairs are built first and merged
-    into persons afterwards, so the identity join touches one row per id and day.
+    Each event carries its person (``person_id``, kept up to date when identities
+    merge): one de-duplication, no join to the identity map.
     """
     rows, who = _spec_rows(ctx, spec, first, last)
     pairs = rows.select(rows[who], day=ctx.local_date(rows.timestamp)).distinct()
@@ -230,10 +230,9 @@ def person_periods(
     ``spans`` adds one boolean column per name: whether the person did ``spec`` on a day
     of that (first, last) span in the period. A span whose ends fall on period boundaries
     (or outside ``first``..``last``) is decided by the period alone; only a span that cuts
-    through a period is tracked per day. Pairs are built from distinct ids first and
-    merged into persons afterwards, as in :func:`person_days`; one scan of the events
-    serves every span. The distinct days come first: the period is then computed on one
-    row per id and day rather than on every event.
+    through a period is tracked per day. One scan of the events serves every span. The
+    distinct days come first: the period is then computed on one row per person and day
+    rather than on every event.
     """
     week_start = ctx.settings.week_start.value
     whole: dict[str, tuple[date | None, date | None]] = {}
@@ -277,15 +276,9 @@ def _spec_rows(
     ctx: Context, spec: EventSpec, first: date | None, last: date
 ) -> tuple[ir.Table, str]:
     """Events that ``spec`` selects from ``first`` (None: all history) to ``last``, and the
-    column naming whose they are: ``distinct_id`` (merged into persons later, which is
-    cheaper on distinct rows) or ``person_id`` (when a filter needs the person)."""
-    if spec.where and _mentions_user(ctx, spec.where):
-        return apply_spec(ctx, events_between(ctx, first, last), spec), "person_id"
-    raw = ctx.backend.table("events")
-    if first is not None:
-        raw = raw.filter(raw.timestamp >= ctx.instant(first))
-    raw = raw.filter(raw.timestamp < ctx.instant(last + timedelta(days=1)))
-    return apply_spec(ctx, raw.mutate(person_id=raw.distinct_id), spec), "distinct_id"
+    column naming whose they are: ``person_id``, which each event carries (kept up to date
+    when identities merge), so no join to the identity map is needed."""
+    return apply_spec(ctx, events_between(ctx, first, last), spec), "person_id"
 
 
 def _persons(
@@ -297,19 +290,12 @@ def _persons(
     distinct: bool,
     dedupe: bool = True,
 ) -> ir.Table:
-    """``t`` with its ``who`` column resolved into ``person_id`` (through the identity map
-    when identities are merged), one row per person and other columns but ``flags``
-    (``dedupe=False``: rows may repeat). ``distinct``: the rows of ``t`` are distinct."""
-    cols = [c for c in t.columns if c != who]
-    if who == "distinct_id":
-        if ctx.settings.events.merge_identities:
-            merged = ctx.backend.table("_person_map")
-            joined = t.left_join(merged, t.distinct_id == merged.distinct_id)
-            person = ibis.coalesce(joined.person_id, joined.distinct_id)
-            t = joined.select(person_id=person, **{c: joined[c] for c in cols})
-            distinct = False  # several ids can be one person
-        else:
-            t = t.select(person_id=t.distinct_id, **{c: t[c] for c in cols})
+    """``t`` (whose ``who`` column is the events' ``person_id``, resolved when they were
+    written) with one row per person and other columns but ``flags`` (``dedupe=False``:
+    rows may repeat). ``distinct``: the rows of ``t`` are distinct."""
+    if who != "person_id":
+        cols = [c for c in t.columns if c != who]
+        t = t.select(person_id=t[who], **{c: t[c] for c in cols})
     return t if distinct or not dedupe else _collapse(t, flags)
 
 

@@ -116,4 +116,27 @@ def rebuild_person_map(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         con.unregister("_ns_person_map")
     if refusals:
         con.executemany("INSERT INTO _identity_refusals VALUES (?, ?, ?, ?)", refusals)
+    fix_persons(con)
     return len(mapping), len(refusals)
+
+
+def fix_persons(con: duckdb.DuckDBPyConnection) -> int:
+    """Set each event's ``person_id`` from the identity map where a merge changed it (or
+    undid one); returns the distinct ids whose events changed. Only the ids whose person
+    differs are touched."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _ns_fix AS
+        SELECT DISTINCT e.distinct_id, coalesce(m.person_id, e.distinct_id) AS person_id
+        FROM events e LEFT JOIN _person_map m ON m.distinct_id = e.distinct_id
+        WHERE e.person_id IS DISTINCT FROM coalesce(m.person_id, e.distinct_id)"""
+    )
+    row = con.execute("SELECT count(*) FROM _ns_fix").fetchone()
+    changed = int(row[0]) if row else 0
+    if changed:
+        con.execute(
+            "UPDATE events SET person_id = f.person_id FROM _ns_fix f "
+            "WHERE events.distinct_id = f.distinct_id"
+        )
+    con.execute("DROP TABLE _ns_fix")
+    return changed

@@ -449,11 +449,20 @@ def _append(store: Store, spec: TableSpec, typed: str, replace: bool) -> tuple[i
     cols = ", ".join(q(c) for c in spec.column_names)
     same_key = " AND ".join(f"e.{q(k)} = n.{q(k)}" for k in spec.key)
     rows = _new_rows_sql(store, spec, typed)
+    picked, into = f"SELECT {cols}", cols
+    if spec.name == "events":
+        # Each event is written with its person (the identity map as it stands; merges
+        # that this batch brings fix it up afterwards: identity.fix_persons).
+        rows = (
+            f"SELECT n.*, coalesce(pm.person_id, n.distinct_id) AS person_id FROM ({rows}) AS n "
+            "LEFT JOIN _person_map pm ON pm.distinct_id = n.distinct_id"
+        )
+        picked, into = f"SELECT {cols}, person_id", f"{cols}, person_id"
     if not replace:
         # The common path: one pass, nothing materialised twice. An explicit anti join:
         # NOT EXISTS plans as a delim join that first collects the whole batch's keys.
         result = store.execute(
-            f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM ({rows}) AS n "
+            f"INSERT INTO {q(spec.name)} ({into}) {picked} FROM ({rows}) AS n "
             f"ANTI JOIN {q(spec.name)} e ON {same_key}"
         ).fetchone()
         return (int(result[0]) if result else 0), 0
@@ -466,9 +475,7 @@ def _append(store: Store, spec: TableSpec, typed: str, replace: bool) -> tuple[i
     store.execute(
         f"DELETE FROM {q(spec.name)} e WHERE EXISTS (SELECT 1 FROM _ns_new n WHERE {same_key})"
     )
-    result = store.execute(
-        f"INSERT INTO {q(spec.name)} ({cols}) SELECT {cols} FROM _ns_new"
-    ).fetchone()
+    result = store.execute(f"INSERT INTO {q(spec.name)} ({into}) {picked} FROM _ns_new").fetchone()
     store.execute("DROP TABLE _ns_new")
     inserted = int(result[0]) if result else 0
     return inserted - updated, updated

@@ -112,7 +112,7 @@ class Context:
         """A data-model table; ``events`` carries ``person_id`` (after identity merging,
         unless the workspace counts raw distinct ids)."""
         if name == "events":
-            t = self.backend.table("person_events")
+            t = self.backend.table("events")  # its person_id is kept up to date on write
             if not self.settings.events.merge_identities:
                 t = t.mutate(person_id=t.distinct_id)
             return t
@@ -299,21 +299,13 @@ class Context:
         """Active events in the window: ``person_id``, ``day`` and the breakdown keys.
 
         Without a breakdown or filter this is the distinct active (person, day) pairs,
-        built from distinct (id, day) pairs first and merged into persons afterwards:
-        the identity join then touches one row per id and day instead of every event.
+        read from the events' own ``person_id`` (no join to the identity map).
         """
         plain = not self.by and not self.where
-        source = self.backend.table("events") if plain else self.table("events")
-        t = self.in_window(source, "timestamp", lookback_days=lookback_days)
+        t = self.in_window(self.table("events"), "timestamp", lookback_days=lookback_days)
         t = t.filter(self.is_active(t.event))
-        if plain:
-            ids = t.select(distinct_id=t.distinct_id, day=self.local_date(t.timestamp)).distinct()
-            if not self.settings.events.merge_identities:
-                return ids.select(person_id=ids.distinct_id, day=ids.day)
-            merged = self.backend.table("_person_map")
-            joined = ids.left_join(merged, ids.distinct_id == merged.distinct_id)
-            person = ibis.coalesce(joined.person_id, joined.distinct_id)
-            return joined.select(person_id=person, day=joined.day).distinct()
+        if plain:  # the person is on the event: one de-duplication
+            return t.select(person_id=t.person_id, day=self.local_date(t.timestamp)).distinct()
         t = self.segment(t, "events")
         return t.mutate(day=self.local_date(t.timestamp))
 
