@@ -122,14 +122,14 @@ def rebuild_person_map(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 def fix_persons(con: duckdb.DuckDBPyConnection) -> int:
     """Set each event's ``person_id`` from the identity map where a merge changed it (or
-    undid one); returns the distinct ids whose events changed. Only the ids whose person
-    differs are touched."""
+    undid one): the person when it is not the event's own id, else NULL. Returns the
+    distinct ids whose events changed; only their events are touched."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ns_fix AS
-        SELECT DISTINCT e.distinct_id, coalesce(m.person_id, e.distinct_id) AS person_id
+        SELECT DISTINCT e.distinct_id, m.person_id
         FROM events e LEFT JOIN _person_map m ON m.distinct_id = e.distinct_id
-        WHERE e.person_id IS DISTINCT FROM coalesce(m.person_id, e.distinct_id)"""
+        WHERE e.person_id IS DISTINCT FROM m.person_id"""
     )
     row = con.execute("SELECT count(*) FROM _ns_fix").fetchone()
     changed = int(row[0]) if row else 0

@@ -444,17 +444,22 @@ def _new_rows_sql(store: Store, spec: TableSpec, typed: str) -> str:
     """
 
 
+def _has_merges(store: Store) -> bool:
+    return store.execute("SELECT 1 FROM _person_map LIMIT 1").fetchone() is not None
+
+
 def _append(store: Store, spec: TableSpec, typed: str, replace: bool) -> tuple[int, int]:
     """Append the good rows of a typed table not yet stored; returns (inserted, updated)."""
     cols = ", ".join(q(c) for c in spec.column_names)
     same_key = " AND ".join(f"e.{q(k)} = n.{q(k)}" for k in spec.key)
     rows = _new_rows_sql(store, spec, typed)
     picked, into = f"SELECT {cols}", cols
-    if spec.name == "events":
-        # Each event is written with its person (the identity map as it stands; merges
-        # that this batch brings fix it up afterwards: identity.fix_persons).
+    if spec.name == "events" and _has_merges(store):
+        # Each event is written with its person when that is not its own id (the identity
+        # map as it stands; merges this batch brings fix it up afterwards:
+        # identity.fix_persons). Without any merge yet, every person_id stays NULL.
         rows = (
-            f"SELECT n.*, coalesce(pm.person_id, n.distinct_id) AS person_id FROM ({rows}) AS n "
+            f"SELECT n.*, pm.person_id FROM ({rows}) AS n "
             "LEFT JOIN _person_map pm ON pm.distinct_id = n.distinct_id"
         )
         picked, into = f"SELECT {cols}, person_id", f"{cols}, person_id"

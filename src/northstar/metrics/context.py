@@ -112,10 +112,12 @@ class Context:
         """A data-model table; ``events`` carries ``person_id`` (after identity merging,
         unless the workspace counts raw distinct ids)."""
         if name == "events":
-            t = self.backend.table("events")  # its person_id is kept up to date on write
+            t = self.backend.table("events")
             if not self.settings.events.merge_identities:
-                t = t.mutate(person_id=t.distinct_id)
-            return t
+                return t.mutate(person_id=t.distinct_id)
+            # person_id is kept up to date when events are written and ids merge; it is
+            # NULL when the person is the event's own id
+            return t.mutate(person_id=ibis.coalesce(t.person_id, t.distinct_id))
         return self.backend.table(name)
 
     def local_date(self, ts: ir.Value) -> ir.DateValue:
@@ -295,7 +297,7 @@ class Context:
             return ~event.isin(ev.passive_events)
         return ibis.literal(True)
 
-    def active_events(self, *, lookback_days: int = 0) -> ir.Table:
+    def active_events(self, *, lookback_days: int = 0, distinct: bool = True) -> ir.Table:
         """Active events in the window: ``person_id``, ``day`` and the breakdown keys.
 
         Without a breakdown or filter this is the distinct active (person, day) pairs,
@@ -305,7 +307,9 @@ class Context:
         t = self.in_window(self.table("events"), "timestamp", lookback_days=lookback_days)
         t = t.filter(self.is_active(t.event))
         if plain:  # the person is on the event: one de-duplication
-            return t.select(person_id=t.person_id, day=self.local_date(t.timestamp)).distinct()
+            pairs = t.select(person_id=t.person_id, day=self.local_date(t.timestamp))
+            # distinct=False: the caller counts distinct persons itself (one pass, not two)
+            return pairs.distinct() if distinct else pairs
         t = self.segment(t, "events")
         return t.mutate(day=self.local_date(t.timestamp))
 

@@ -21,7 +21,7 @@ _ACTIVE = (
 
 def distinct_active(ctx: Context) -> ir.Table:
     """Distinct active persons per period (DAU at day grain, active users at any grain)."""
-    rows = ctx.active_events()
+    rows = ctx.active_events(distinct=False)  # counted distinct below: one de-duplication
     return ctx.by_period(rows, rows.person_id.nunique())
 
 
