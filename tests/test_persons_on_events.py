@@ -72,3 +72,21 @@ def test_an_older_workspace_gets_the_persons_of_its_events(tmp_path: Path) -> No
         assert store.schema_version() == MIGRATIONS[-1].version
     finally:
         store.close()
+
+
+def test_a_merge_in_the_same_file_writes_the_events_with_their_person(tmp_path: Path) -> None:
+    # anon-2's events and the $identify that makes it u2 arrive in one file: the merge
+    # joins the identity map before the events are written, so they are written as u2.
+    # anon-3 is claimed by u3, then by u3b: the second merge is refused (anon-3 already
+    # belongs to the identified u3), so u3b's events stay u3b's own.
+    ws = Workspace.init(tmp_path / "ws", timezone="UTC")
+    events(ws, [("$pageview", "anon-2", "2026-03-01T10:00:00Z"),
+                ("$pageview", "anon-2", "2026-03-01T11:00:00Z"),
+                ("$identify", "u2", "2026-03-01T12:00:00Z"),
+                ("$identify", "u3", "2026-03-01T12:00:00Z"),
+                ("$identify", "u3b", "2026-03-01T13:00:00Z"),
+                ("$pageview", "u3b", "2026-03-01T14:00:00Z")],
+           ["{}", "{}", '{"$anon_distinct_id": "anon-2"}', '{"$anon_distinct_id": "anon-3"}',
+            '{"$anon_distinct_id": "anon-3"}', "{}"])  # fmt: skip
+    assert persons(ws) == [("anon-2", "u2"), ("u2", None), ("u3", None), ("u3b", None)]
+    assert rows(ws, "SELECT count(*) FROM _identity_refusals") == [(1,)]

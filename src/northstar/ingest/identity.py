@@ -64,11 +64,27 @@ def _is_placeholder(value: str | None) -> bool:
     return value is None or value.strip() == "" or value.strip().lower() in ILLEGAL_IDS
 
 
-def rebuild_person_map(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Recompute ``_person_map`` and ``_identity_refusals``; returns (merged ids, refusals)."""
+def rebuild_person_map(
+    con: duckdb.DuckDBPyConnection, batch: list[str] | None = None
+) -> tuple[int, int]:
+    """Recompute ``_person_map`` and ``_identity_refusals`` and move the stored events of
+    the ids whose person changed (:func:`fix_persons`); returns (merged ids, refusals).
+
+    ``batch``: queries of merge events about to be written (``uuid, event, distinct_id,
+    timestamp, properties``), replayed with the stored ones, so that the batch's events
+    can be written with their final person rather than updated after."""
     people = _People()
     refusals: list[tuple[str, str, str, str]] = []
-    for uuid, event, distinct_id, anon_id, alias in con.execute(_MERGE_EVENTS_SQL).fetchall():
+    sql = _MERGE_EVENTS_SQL
+    if batch:
+        stored = (
+            "SELECT uuid, event, distinct_id, timestamp, properties FROM events "
+            f"WHERE event IN ({_MERGE_LIST})"
+        )
+        every = " UNION ".join([stored, *batch])
+        sql = sql.replace("FROM events\n", f"FROM ({every}) AS merges\n")
+    con.execute("CREATE OR REPLACE TEMP TABLE _ns_old_map AS SELECT * FROM _person_map")
+    for uuid, event, distinct_id, anon_id, alias in con.execute(sql).fetchall():
         other = anon_id if event == "$identify" else alias
         if event == "$identify":
             if _is_placeholder(other) or other == distinct_id:
@@ -121,15 +137,15 @@ def rebuild_person_map(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 
 def fix_persons(con: duckdb.DuckDBPyConnection) -> int:
-    """Set each event's ``person_id`` from the identity map where a merge changed it (or
-    undid one): the person when it is not the event's own id, else NULL. Returns the
-    distinct ids whose events changed; only their events are touched."""
+    """Set the stored events' ``person_id`` (NULL when the person is the event's own id)
+    for the ids whose person the last rebuild changed — the difference between the map
+    before (``_ns_old_map``) and now; returns how many ids changed."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ns_fix AS
-        SELECT DISTINCT e.distinct_id, m.person_id
-        FROM events e LEFT JOIN _person_map m ON m.distinct_id = e.distinct_id
-        WHERE e.person_id IS DISTINCT FROM m.person_id"""
+        SELECT coalesce(n.distinct_id, o.distinct_id) AS distinct_id, n.person_id
+        FROM _person_map n FULL OUTER JOIN _ns_old_map o ON o.distinct_id = n.distinct_id
+        WHERE n.person_id IS DISTINCT FROM o.person_id"""
     )
     row = con.execute("SELECT count(*) FROM _ns_fix").fetchone()
     changed = int(row[0]) if row else 0
@@ -139,4 +155,5 @@ def fix_persons(con: duckdb.DuckDBPyConnection) -> int:
             "WHERE events.distinct_id = f.distinct_id"
         )
     con.execute("DROP TABLE _ns_fix")
+    con.execute("DROP TABLE _ns_old_map")
     return changed

@@ -192,10 +192,10 @@ def append_valid(store: Store, table: str, rows_sql: str, *, source: str) -> Imp
         summary.rows_read, _, merges = _counts(store, spec, name)
         with store.transaction():
             _log_start(store, summary)
+            if spec.name == "events" and merges:  # before the append, as in _load
+                rebuild_person_map(store.con, [_merge_rows(name)])
             summary.imported, _ = _append(store, spec, name, False)
             summary.duplicates = summary.rows_read - summary.imported
-            if summary.imported and merges:
-                rebuild_person_map(store.con)
             _log_finish(store, summary)
     finally:
         store.execute(f"DROP TABLE IF EXISTS {name}")
@@ -230,6 +230,12 @@ def _load(
         step = _lap(summary, "type and validate", step)
         with store.transaction():
             _log_start(store, summary)
+            early = spec.name == "events" and not replace and any(t.merges for t in typed)
+            if early:
+                # The batch's merges join the identity map before its events are written,
+                # so they are written with their person (no update of the new rows after).
+                rebuild_person_map(store.con, [_merge_rows(t.table) for t in typed])
+                step = _lap(summary, "identity map", step)
             for source, rows in zip(sources, typed, strict=True):
                 summary.rows_read += rows.rows + len(source.raw.rejected)
                 _quarantine(store, summary.import_id, spec.name, source.name, rows.rejected)
@@ -249,7 +255,7 @@ def _load(
             # rebuild (a replay of every merge ever made) would give the same map, so it
             # is skipped. A replaced event may have been a merge event, so replacing
             # rebuilds too.
-            if spec.name == "events" and (merges or summary.updated):
+            if spec.name == "events" and not early and (merges or summary.updated):
                 rebuild_person_map(store.con)
                 step = _lap(summary, "identity map", step)
             _log_finish(store, summary)
@@ -442,6 +448,15 @@ def _new_rows_sql(store: Store, spec: TableSpec, typed: str) -> str:
             FROM good WHERE __key IN (SELECT __key FROM repeated)
         ) WHERE uuid IS NULL OR {n} = 1
     """
+
+
+def _merge_rows(typed: str) -> str:
+    """The good merge events of a typed events table, as the identity replay reads them."""
+    names = ", ".join(f"'{e}'" for e in MERGE_EVENTS)  # constants, not user text
+    return (
+        f"SELECT coalesce(uuid, {q(_DERIVED)}) AS uuid, event, distinct_id, timestamp, "
+        f"properties FROM {typed} WHERE {q(REASON)} IS NULL AND event IN ({names})"
+    )
 
 
 def _has_merges(store: Store) -> bool:
