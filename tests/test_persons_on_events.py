@@ -53,8 +53,10 @@ def test_an_older_workspace_gets_the_persons_of_its_events(tmp_path: Path) -> No
     for migration in MIGRATIONS:
         if migration.version <= 3:
             migration.apply(con)
-            con.execute("INSERT INTO _schema_migrations VALUES (?, ?, now())",
-                        [migration.version, migration.description])  # fmt: skip
+            con.execute(
+                "INSERT INTO _schema_migrations VALUES (?, ?, TIMESTAMPTZ '2026-01-01 00:00Z')",
+                [migration.version, migration.description],
+            )
     con.execute(
         "INSERT INTO events (uuid, event, distinct_id, timestamp, properties) VALUES "
         "('e1', 'open', 'anon-9', TIMESTAMPTZ '2026-03-01 10:00:00+00', '{}'), "
