@@ -54,7 +54,7 @@ def test_an_older_workspace_gets_the_persons_of_its_events(tmp_path: Path) -> No
         if migration.version <= 3:
             migration.apply(con)
             con.execute(
-                "INSERT INTO _schema_migrations VALUES (?, ?, TIMESTAMPTZ '2026-01-01 00:00Z')",
+                "INSERT INTO _schema_migrations VALUES (?, ?, TIMESTAMPTZ '2026-01-01 00:00:00+00')",
                 [migration.version, migration.description],
             )
     con.execute(
